@@ -1,0 +1,17 @@
+//! Compiles the gRPC contract in `proto/` with protox (pure Rust), so
+//! building needs no system `protoc`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/isthmus/v1/alert.proto",
+        "proto/isthmus/v1/ledger.proto",
+        "proto/isthmus/v1/service.proto",
+    ];
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(files, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

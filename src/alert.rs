@@ -1,0 +1,347 @@
+//! The alert as the hub understands it: decoded once from the exact DSSE
+//! payload bytes and checked field by field, so that every refusal names
+//! the field and says what a valid value looks like.
+//!
+//! Roster-dependent checks (recipients known, publisher and key agreement)
+//! live in [`crate::ingest`]; this file needs nothing but the bytes and the
+//! clock.
+
+use crate::ids::{AlertId, IdError, PrincipalId};
+use crate::pb;
+use prost::Message;
+
+/// How far in the future of the hub's clock `created` may be.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+/// Earliest acceptable `created` (2020-01-01T00:00:00Z).
+pub const EARLIEST_CREATED: i64 = 1_577_836_800;
+/// The recipient that means "every member delegation at publication time".
+pub const ALL_RECIPIENTS: &str = "ALL";
+
+/// Who an alert is addressed to, as written by the publisher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipients {
+    /// Every member delegation at publication time.
+    All,
+    /// These delegations (sorted, no duplicates).
+    Named(Vec<PrincipalId>),
+}
+
+/// A decoded alert whose fields have all been checked.
+#[derive(Clone, Debug)]
+pub struct ValidAlert {
+    /// The decoded message.
+    pub alert: pb::Alert,
+    /// Parsed `id`.
+    pub id: AlertId,
+    /// Parsed `publisher`.
+    pub publisher: PrincipalId,
+    /// Parsed `recipients`.
+    pub recipients: Recipients,
+    /// The TLP label.
+    pub tlp: pb::Tlp,
+}
+
+/// Why an alert payload was refused. Every message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AlertError {
+    /// The payload is not an encoded `isthmus.v1.Alert`.
+    #[error("payload is not a protobuf-encoded isthmus.v1.Alert: {0}")]
+    Decode(String),
+    /// An identifier field is malformed.
+    #[error("{field}: {source}")]
+    Id {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        source: IdError,
+    },
+    /// A field is missing, out of range or malformed.
+    #[error("{field}: {reason}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What to fix.
+        reason: String,
+    },
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> AlertError {
+    AlertError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn id_err(field: &'static str) -> impl Fn(IdError) -> AlertError {
+    move |source| AlertError::Id { field, source }
+}
+
+impl ValidAlert {
+    /// Decodes and checks an alert payload against the clock `now` (Unix s).
+    pub fn parse(payload: &[u8], now: i64) -> Result<Self, AlertError> {
+        let alert = pb::Alert::decode(payload).map_err(|e| AlertError::Decode(e.to_string()))?;
+        let id = AlertId::parse(&alert.id).map_err(id_err("id"))?;
+        let publisher = PrincipalId::country(&alert.publisher).map_err(id_err("publisher"))?;
+        check_created(&alert, now)?;
+        check_language(&alert.language)?;
+        let tlp = check_tlp(alert.tlp)?;
+        let recipients = parse_recipients(&alert.recipients, tlp)?;
+        check_enums(&alert)?;
+        check_text(&alert)?;
+        check_refs(&alert)?;
+        Ok(ValidAlert {
+            alert,
+            id,
+            publisher,
+            recipients,
+            tlp,
+        })
+    }
+}
+
+fn check_created(a: &pb::Alert, now: i64) -> Result<(), AlertError> {
+    let t = a
+        .created
+        .as_ref()
+        .ok_or_else(|| field("created", "required: when the alert was written"))?;
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(field("created", "nanos must be in 0..1e9"));
+    }
+    if t.seconds < EARLIEST_CREATED {
+        return Err(field("created", "is before 2020-01-01; check the publisher's clock"));
+    }
+    if t.seconds > now + MAX_CLOCK_SKEW_SECS {
+        return Err(field(
+            "created",
+            "is more than 5 minutes in the future of the hub's clock",
+        ));
+    }
+    Ok(())
+}
+
+/// A syntactic BCP 47 check: 2-3 letter primary language, then subtags of
+/// 1-8 alphanumerics separated by '-'.
+fn check_language(tag: &str) -> Result<(), AlertError> {
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    match primary_ok && rest_ok {
+        true => Ok(()),
+        false => Err(field(
+            "language",
+            format!("{tag:?} is not a BCP 47 tag such as \"es\" or \"en-US\""),
+        )),
+    }
+}
+
+fn check_tlp(v: i32) -> Result<pb::Tlp, AlertError> {
+    match pb::Tlp::try_from(v) {
+        Ok(pb::Tlp::Unspecified) | Err(_) => {
+            Err(field("tlp", "required: one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED"))
+        }
+        Ok(t) => Ok(t),
+    }
+}
+
+fn parse_recipients(list: &[String], tlp: pb::Tlp) -> Result<Recipients, AlertError> {
+    if list.is_empty() {
+        return Err(field(
+            "recipients",
+            "must not be empty: name delegations or use [\"ALL\"]",
+        ));
+    }
+    if list.iter().any(|r| r == ALL_RECIPIENTS) {
+        if list.len() != 1 {
+            return Err(field("recipients", "\"ALL\" must be the only recipient"));
+        }
+        if tlp == pb::Tlp::Red {
+            return Err(field(
+                "recipients",
+                "TLP:RED must name its recipients; \"ALL\" is not allowed",
+            ));
+        }
+        return Ok(Recipients::All);
+    }
+    let mut named = list
+        .iter()
+        .map(|r| PrincipalId::country(r).map_err(id_err("recipients")))
+        .collect::<Result<Vec<_>, _>>()?;
+    named.sort();
+    let before = named.len();
+    named.dedup();
+    if named.len() != before {
+        return Err(field("recipients", "lists a delegation twice"));
+    }
+    Ok(Recipients::Named(named))
+}
+
+fn known<E>(name: &'static str, v: i32, ok: Result<E, prost::UnknownEnumValue>) -> Result<(), AlertError> {
+    match ok {
+        Ok(_) if v != 0 => Ok(()),
+        _ => Err(field(name, format!("{v} is not a known value"))),
+    }
+}
+
+fn check_enums(a: &pb::Alert) -> Result<(), AlertError> {
+    known("category", a.category, pb::Category::try_from(a.category))?;
+    for &h in &a.handling {
+        known("handling", h, pb::HandlingRestriction::try_from(h))?;
+    }
+    let e = a.evaluation.as_ref().ok_or_else(|| {
+        field(
+            "evaluation",
+            "required: source_reliability A-F and information_credibility 1-6",
+        )
+    })?;
+    known(
+        "evaluation.source_reliability",
+        e.source_reliability,
+        pb::SourceReliability::try_from(e.source_reliability),
+    )?;
+    known(
+        "evaluation.information_credibility",
+        e.information_credibility,
+        pb::InformationCredibility::try_from(e.information_credibility),
+    )
+}
+
+fn max_len(name: &'static str, s: &str, max: usize) -> Result<(), AlertError> {
+    match s.chars().count() <= max {
+        true => Ok(()),
+        false => Err(field(name, format!("longer than {max} characters"))),
+    }
+}
+
+fn check_text(a: &pb::Alert) -> Result<(), AlertError> {
+    if a.title.trim().is_empty() {
+        return Err(field("title", "required: a one-line title"));
+    }
+    max_len("title", &a.title, 200)?;
+    max_len("summary", &a.summary, 8000)?;
+    for l in &a.locations {
+        let ok = (-90.0..=90.0).contains(&l.latitude) && (-180.0..=180.0).contains(&l.longitude);
+        if !ok {
+            return Err(field(
+                "locations",
+                "latitude must be in [-90, 90] and longitude in [-180, 180]",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
+    for r in &a.references {
+        PrincipalId::country(&r.publisher).map_err(id_err("references.publisher"))?;
+        AlertId::parse(&r.id).map_err(id_err("references.id"))?;
+    }
+    if let Some(m) = &a.amends {
+        AlertId::parse(&m.id).map_err(id_err("amends.id"))?;
+        known("amends.kind", m.kind, pb::AmendmentKind::try_from(m.kind))?;
+        if m.id == a.id {
+            return Err(field(
+                "amends.id",
+                "an alert cannot amend itself; give the new alert its own id",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
+        pb::Alert {
+            id: id.into(),
+            publisher: publisher.into(),
+            created: Some(prost_types::Timestamp {
+                seconds: 1_790_000_000,
+                nanos: 0,
+            }),
+            language: "es-CO".into(),
+            tlp: pb::Tlp::Amber as i32,
+            recipients: recipients.iter().map(|s| s.to_string()).collect(),
+            evaluation: Some(pb::Evaluation {
+                source_reliability: 2,
+                information_credibility: 2,
+            }),
+            category: pb::Category::MigrantSmuggling as i32,
+            title: "Red de tráfico en el Darién".into(),
+            ..Default::default()
+        }
+    }
+
+    const NOW: i64 = 1_790_000_100;
+
+    fn parse(a: &pb::Alert) -> Result<ValidAlert, AlertError> {
+        ValidAlert::parse(&a.encode_to_vec(), NOW)
+    }
+
+    fn field_of(r: Result<ValidAlert, AlertError>) -> &'static str {
+        match r {
+            Err(AlertError::Field { field, .. }) | Err(AlertError::Id { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_complete_alert_parses() {
+        let v = parse(&sample("a-1", "CO", &["US", "PA"])).expect("valid");
+        assert_eq!(v.publisher.as_str(), "CO");
+        let names: Vec<_> = match v.recipients {
+            Recipients::Named(n) => n.iter().map(|p| p.to_string()).collect(),
+            Recipients::All => vec![],
+        };
+        assert_eq!(names, ["PA", "US"]);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let mut a = sample("a-1", "CO", &[]);
+        assert_eq!(field_of(parse(&a)), "recipients");
+        a.recipients = vec!["PA".into(), "PA".into()];
+        assert_eq!(field_of(parse(&a)), "recipients");
+        a.recipients = vec!["ALL".into()];
+        a.tlp = pb::Tlp::Red as i32;
+        assert_eq!(field_of(parse(&a)), "recipients");
+        let cases: Vec<(fn(&mut pb::Alert), &str)> = vec![
+            (|a| a.id.clear(), "id"),
+            (|a| a.publisher = "Colombia".into(), "publisher"),
+            (|a| a.created = None, "created"),
+            (
+                |a| {
+                    a.created = Some(prost_types::Timestamp {
+                        seconds: NOW + 3600,
+                        nanos: 0,
+                    })
+                },
+                "created",
+            ),
+            (|a| a.language = "spanish!".into(), "language"),
+            (|a| a.tlp = 9, "tlp"),
+            (|a| a.category = 0, "category"),
+            (|a| a.evaluation = None, "evaluation"),
+            (|a| a.handling = vec![42], "handling"),
+            (|a| a.title = " ".into(), "title"),
+            (|a| a.summary = "x".repeat(8001), "summary"),
+        ];
+        for (mutate, want) in cases {
+            let mut a = sample("a-1", "CO", &["PA"]);
+            mutate(&mut a);
+            assert_eq!(field_of(parse(&a)), want);
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error() {
+        assert!(matches!(
+            ValidAlert::parse(&[0xff, 0xff, 0xff], NOW),
+            Err(AlertError::Decode(_))
+        ));
+    }
+}

@@ -1,0 +1,114 @@
+//! `isthmusd`: the Isthmus hub. Parses flags and the config file, sets up
+//! logging, and hands over to `isthmus::server::run`.
+
+use anyhow::Context;
+use clap::Parser;
+use isthmus::config::Config;
+use isthmus::roster::Roster;
+use isthmus::server::{self, Hub, ServeOptions};
+use isthmus::tls::TlsFiles;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Isthmus hub: mutual-TLS gRPC exchange of signed alerts into a verifiable ledger.
+#[derive(Debug, Parser)]
+#[command(name = "isthmusd", version)]
+struct Args {
+    /// Config file (TOML); flags override its values.
+    #[arg(long, short = 'c', env = "ISTHMUSD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Listen address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Ledger folder.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Federation CA certificate (PEM).
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Server certificate (PEM).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Roster (TOML).
+    #[arg(long)]
+    roster: Option<PathBuf>,
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        c.listen = self.listen.unwrap_or(c.listen);
+        let over = |v: &Option<PathBuf>, d: &mut PathBuf| {
+            if let Some(v) = v {
+                *d = v.clone()
+            }
+        };
+        over(&self.data_dir, &mut c.data_dir);
+        over(&self.ca, &mut c.ca);
+        over(&self.cert, &mut c.cert);
+        over(&self.key, &mut c.key);
+        over(&self.roster, &mut c.roster);
+        Ok(c)
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = serve(Args::parse()).await {
+        eprintln!("isthmusd: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let cfg = args.config()?;
+    if cfg.uses_dev_material() {
+        tracing::warn!("running on DEV ONLY certificates and roster from certs-dev/ — never use these in production");
+    }
+    let tls = TlsFiles::load(&cfg.ca, &cfg.cert, &cfg.key)?;
+    let roster_text =
+        std::fs::read_to_string(&cfg.roster).with_context(|| format!("reading {}", cfg.roster.display()))?;
+    let roster = Roster::from_toml(&roster_text).with_context(|| cfg.roster.display().to_string())?;
+    let hub = Arc::new(Hub::open(&cfg.data_dir, roster).await?);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, data = %cfg.data_dir.display(), size = hub.ledger().size(), "isthmusd listening (mutual TLS required)");
+    let opts = ServeOptions {
+        handshake_timeout: Duration::from_secs(cfg.handshake_timeout_secs),
+        shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
+    };
+    server::run(listener, hub, &tls, opts, shutdown_signal()).await?;
+    tracing::info!("isthmusd stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,267 @@
+//! The officers' command-line client, `isthmus`. The binary only calls
+//! [`main`]; each subcommand lives in its own small function here or in a
+//! sibling file. Exit codes: 0 success, 1 the hub refused the request, 2 a
+//! local problem (arguments, files, connection).
+
+mod identity;
+mod output;
+
+use crate::client::{self, error_chain};
+use crate::crypto::SigningKey;
+use crate::devcerts::DevFederation;
+use crate::pb;
+use clap::{Parser, Subcommand};
+use identity::Identity;
+use std::path::PathBuf;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "isthmus",
+    version,
+    about = "Isthmus liaison officer client: publish, tail and fetch signed alerts"
+)]
+pub struct Cli {
+    /// Hub address (host:port).
+    #[arg(long, global = true, env = "ISTHMUS_SERVER", default_value = "localhost:50051")]
+    server: String,
+    /// Act as this principal using its DEV ONLY files in --certs-dir (e.g. CO, AUDITOR).
+    #[arg(long = "as", global = true, value_name = "ID")]
+    as_id: Option<String>,
+    /// Folder holding the development material used by --as.
+    #[arg(long, global = true, default_value = "certs-dev")]
+    certs_dir: PathBuf,
+    /// Federation CA certificate (PEM).
+    #[arg(long, global = true, env = "ISTHMUS_CA")]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM).
+    #[arg(long, global = true, env = "ISTHMUS_CERT")]
+    cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, global = true, env = "ISTHMUS_KEY")]
+    key: Option<PathBuf>,
+    /// Ed25519 alert-signing key (PKCS#8 PEM), for publish.
+    #[arg(long, global = true, env = "ISTHMUS_SIGNING_KEY")]
+    signing_key: Option<PathBuf>,
+    /// Print JSON (one object per line) instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign an alert file (TOML, or JSON if it ends in .json) and publish it.
+    Publish {
+        /// The alert file.
+        file: PathBuf,
+    },
+    /// Print the alerts you may see from an index on, then follow live.
+    Tail {
+        /// First ledger index.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Exit after this many entries.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Only alerts from these publishers.
+        #[arg(long = "publisher")]
+        publishers: Vec<String>,
+    },
+    /// Fetch one entry by index, or by --publisher and --id.
+    Get {
+        /// Ledger index.
+        index: Option<u64>,
+        /// Publisher of the alert.
+        #[arg(long, requires = "id", conflicts_with = "index")]
+        publisher: Option<String>,
+        /// Alert id.
+        #[arg(long, requires = "publisher")]
+        id: Option<String>,
+    },
+    /// Show who the hub thinks you are.
+    Whoami,
+    /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and OUT.pub.pem.
+    Keygen {
+        /// Output path prefix.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate DEV ONLY certificates, keys and roster for 20 delegations and an auditor.
+    DevCerts {
+        /// Output folder.
+        #[arg(long, default_value = "certs-dev")]
+        out: PathBuf,
+        /// Overwrite an existing folder.
+        #[arg(long)]
+        force: bool,
+        /// Validity in days.
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+    },
+}
+
+/// What went wrong, sorted by exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The hub answered with an error status (exit 1).
+    Refused(tonic::Status),
+    /// Anything local (exit 2).
+    Local(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Local(e)
+    }
+}
+
+impl From<tonic::Status> for Failure {
+    fn from(s: tonic::Status) -> Self {
+        Failure::Refused(s)
+    }
+}
+
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
+        Failure::Local(e.into())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Local(e.into())
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    match dispatch(cli).await {
+        Ok(()) => 0,
+        Err(Failure::Local(e)) if is_broken_pipe(&e) => 0,
+        Err(Failure::Refused(s)) => {
+            eprintln!("isthmus: the hub refused: {} ({:?})", s.message(), s.code());
+            1
+        }
+        Err(Failure::Local(e)) => {
+            eprintln!("isthmus: {}", error_chain(e.as_ref()));
+            2
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Keygen { out } => keygen(out),
+        Command::DevCerts { out, force, days } => dev_certs(out, *force, *days),
+        Command::Publish { file } => publish(&cli, file).await,
+        Command::Tail {
+            from,
+            limit,
+            publishers,
+        } => tail(&cli, *from, *limit, publishers).await,
+        Command::Get { index, publisher, id } => get(&cli, *index, publisher.as_deref(), id.as_deref()).await,
+        Command::Whoami => whoami(&cli).await,
+    }
+}
+
+async fn connect(cli: &Cli) -> Result<client::Client, Failure> {
+    let ident = Identity::resolve(cli)?;
+    Ok(client::connect(&cli.server, &ident.tls()?).await?)
+}
+
+async fn publish(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
+    let ident = Identity::resolve(cli)?;
+    let key = ident.signing_key()?;
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let alert_file = crate::alert_file::parse(&file.display().to_string(), &text).map_err(anyhow::Error::from)?;
+    let mut rpc = client::connect(&cli.server, &ident.tls()?).await?;
+    let me = rpc.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+    let now = crate::roster::unix_to_pb(crate::server::unix_now());
+    let alert = alert_file.to_pb(&me.principal, now).map_err(anyhow::Error::from)?;
+    let envelope = crate::envelope::seal(&alert, &key);
+    let receipt = rpc.publish(envelope).await?.into_inner();
+    output::receipt(cli.json, &alert, &receipt)?;
+    Ok(())
+}
+
+async fn tail(cli: &Cli, from: u64, limit: Option<u64>, publishers: &[String]) -> Result<(), Failure> {
+    let mut rpc = connect(cli).await?;
+    let filter = pb::SubscribeFilter {
+        publishers: publishers.to_vec(),
+        include_roster: false,
+    };
+    let req = pb::SubscribeRequest {
+        from_index: from,
+        filter: Some(filter),
+    };
+    let mut stream = rpc.subscribe(req).await?.into_inner();
+    let mut printed = 0u64;
+    while limit.is_none_or(|l| printed < l) {
+        match stream.message().await? {
+            Some(e) => output::entry(cli.json, &e)?,
+            None => break,
+        }
+        printed += 1;
+    }
+    Ok(())
+}
+
+async fn get(cli: &Cli, index: Option<u64>, publisher: Option<&str>, id: Option<&str>) -> Result<(), Failure> {
+    let key = match (index, publisher, id) {
+        (Some(i), _, _) => pb::get_entry_request::Key::Index(i),
+        (None, Some(p), Some(id)) => pb::get_entry_request::Key::Alert(pb::AlertKey {
+            publisher: p.into(),
+            id: id.into(),
+        }),
+        _ => return Err(anyhow::anyhow!("give an index, or --publisher and --id").into()),
+    };
+    let mut rpc = connect(cli).await?;
+    let e = rpc
+        .get_entry(pb::GetEntryRequest { key: Some(key) })
+        .await?
+        .into_inner();
+    output::entry(cli.json, &e)?;
+    Ok(())
+}
+
+async fn whoami(cli: &Cli) -> Result<(), Failure> {
+    let me = connect(cli).await?.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+    output::whoami(cli.json, &me)?;
+    Ok(())
+}
+
+fn keygen(out: &std::path::Path) -> Result<(), Failure> {
+    let key = SigningKey::generate();
+    let secret = out.with_extension("key.pem");
+    let public = out.with_extension("pub.pem");
+    for p in [&secret, &public] {
+        if p.exists() {
+            return Err(anyhow::anyhow!("{} exists; refusing to overwrite a key", p.display()).into());
+        }
+    }
+    identity::write_secret(&secret, &key.to_pkcs8_pem())?;
+    std::fs::write(&public, key.public_key().to_spki_pem())?;
+    output::keygen(&secret, &public, &key.public_key());
+    Ok(())
+}
+
+fn dev_certs(out: &std::path::Path, force: bool, days: i64) -> Result<(), Failure> {
+    if out.exists() && !force {
+        return Err(anyhow::anyhow!("{} exists; pass --force to replace its contents", out.display()).into());
+    }
+    DevFederation::generate(days)?.write(out)?;
+    eprintln!(
+        "wrote DEV ONLY material for 20 delegations and AUDITOR to {}",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! What the CLI prints: readable lines by default, one JSON object per line
+//! with `--json`. Everything goes through `writeln!` so a closed pipe ends
+//! the program quietly instead of panicking.
+
+use crate::alert_file::{timestamp_text, AlertFile};
+use crate::crypto::PublicKey;
+use crate::ledger::entry;
+use crate::pb;
+use prost::Message;
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+
+fn out(line: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()
+}
+
+pub(super) fn receipt(json: bool, alert: &pb::Alert, r: &pb::PublishReceipt) -> std::io::Result<()> {
+    match json {
+        true => out(json!({
+            "index": r.index,
+            "id": alert.id,
+            "duplicate": r.duplicate,
+            "leaf_hash": hex::encode(&r.leaf_hash),
+            "tree_size": r.tree_size,
+        })),
+        false => out(format!(
+            "published {} as ledger index {}{}",
+            alert.id,
+            r.index,
+            if r.duplicate {
+                " (already published; original receipt)"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
+    let decoded = entry::decode(&e.entry).map_err(std::io::Error::other)?;
+    match decoded.body {
+        Some(pb::entry::Body::Submission(s)) => submission(json, e.index, &s),
+        Some(pb::entry::Body::Roster(r)) => match json {
+            true => out(json!({"index": e.index, "kind": "roster", "principals": r.principals.len()})),
+            false => out(format!("#{}  roster: {} principals", e.index, r.principals.len())),
+        },
+        None => out(format!("#{}  (unknown entry kind)", e.index)),
+    }
+}
+
+fn submission(json: bool, index: u64, s: &pb::Submission) -> std::io::Result<()> {
+    let env = s.envelope.clone().unwrap_or_default();
+    let alert = pb::Alert::decode(env.payload.as_slice()).map_err(std::io::Error::other)?;
+    let file = AlertFile::from_pb(&alert);
+    let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
+    if json {
+        return out(json!({
+            "index": index,
+            "kind": "alert",
+            "publisher": s.principal,
+            "recipients": s.recipients,
+            "accepted": accepted,
+            "keyid": env.signatures.first().map(|k| k.keyid.clone()),
+            "alert": file,
+        }));
+    }
+    out(format!(
+        "#{index}  {} -> {}  TLP:{}  {}  {}  {}\n      {}",
+        s.principal,
+        s.recipients.join(","),
+        file.tlp,
+        file.category,
+        accepted,
+        alert.id,
+        alert.title
+    ))
+}
+
+pub(super) fn whoami(json: bool, me: &pb::WhoAmIResponse) -> std::io::Result<()> {
+    let role = pb::Role::try_from(me.role)
+        .map(|r| r.as_str_name())
+        .unwrap_or("UNKNOWN");
+    match json {
+        true => out(json!({
+            "principal": me.principal, "name": me.name, "role": role,
+            "tls_spki_sha256": me.tls_spki_sha256, "ledger_size": me.ledger_size,
+        })),
+        false => out(format!(
+            "{} ({}), role {}\ncertificate SPKI SHA-256 {}\nledger size {}",
+            me.principal, me.name, role, me.tls_spki_sha256, me.ledger_size
+        )),
+    }
+}
+
+pub(super) fn keygen(secret: &Path, public: &Path, key: &PublicKey) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+    eprintln!(
+        "wrote {} (secret, mode 0600) and {}",
+        secret.display(),
+        public.display()
+    );
+    eprintln!("key id {}", key.key_id());
+    eprintln!("send this roster entry to the federation administrator:\n");
+    eprintln!("[[principal.signing_key]]\npublic_key = \"{b64}\"\nnot_before = \"...\"\nnot_after = \"...\"");
+}

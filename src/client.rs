@@ -1,0 +1,91 @@
+//! A typed mutual-TLS client for the Isthmus API, used by the CLI, the
+//! tests and any Rust agency system. Other languages use the protobuf
+//! contract in `proto/` with their own gRPC stack.
+
+use crate::error::{Error, Result};
+use crate::pb::isthmus_client::IsthmusClient;
+use crate::tls::{client_config, server_name, TlsFiles};
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// The generated client over an mTLS channel.
+pub type Client = IsthmusClient<Channel>;
+
+/// Splits `server` (`host:port`, `[v6]:port` or `https://host:port`) into
+/// host and port.
+pub fn split_server(server: &str) -> Result<(String, u16)> {
+    let rest = server.strip_prefix("https://").unwrap_or(server).trim_end_matches('/');
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| Error::Config(format!("server {server:?} must look like host:port")))?;
+    let port = port
+        .parse()
+        .map_err(|_| Error::Config(format!("server {server:?}: bad port")))?;
+    Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port))
+}
+
+/// Connects to `server` presenting the identity in `tls`, checking the
+/// server's certificate against the CA in `tls` for the server's host name.
+pub async fn connect(server: &str, tls: &TlsFiles) -> Result<Client> {
+    let (host, port) = split_server(server)?;
+    let name = server_name(&host)?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(tls)?));
+    let addr = format!("{host}:{port}");
+    let uri_host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let endpoint = Endpoint::from_shared(format!("http://{uri_host}:{port}"))
+        .map_err(|e| Error::Config(format!("server {server:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_nodelay(true);
+    let channel = endpoint
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let (connector, name, addr) = (connector.clone(), name.clone(), addr.clone());
+            async move {
+                let tcp = TcpStream::connect(&addr).await?;
+                tcp.set_nodelay(true)?;
+                let tls = connector.connect(name, tcp).await?;
+                Ok::<_, std::io::Error>(TokioIo::new(tls))
+            }
+        }))
+        .await
+        .map_err(|e| Error::Tls(format!("connecting to {server}: {}", error_chain(&e))))?;
+    Ok(IsthmusClient::new(channel).max_decoding_message_size(usize::MAX))
+}
+
+/// The whole `source()` chain of an error on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses() {
+        assert_eq!(
+            split_server("127.0.0.1:50051").expect("ok"),
+            ("127.0.0.1".into(), 50051)
+        );
+        assert_eq!(
+            split_server("https://localhost:1/").expect("ok"),
+            ("localhost".into(), 1)
+        );
+        assert_eq!(split_server("[::1]:7").expect("ok"), ("::1".into(), 7));
+        assert!(split_server("localhost").is_err());
+        assert!(split_server("h:port").is_err());
+    }
+}

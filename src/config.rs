@@ -1,0 +1,84 @@
+//! `isthmusd` configuration: a TOML file (see `isthmusd.toml`) whose values
+//! command-line flags may override. The defaults are the local quick start
+//! only: loopback address, `./isthmus-data`, and the DEV ONLY material in
+//! `certs-dev/` — the server warns loudly when it runs on them.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the development material lives, relative to the working directory.
+pub const DEV_CERTS_DIR: &str = "certs-dev";
+
+/// Server settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder of the sled ledger.
+    pub data_dir: PathBuf,
+    /// Federation CA certificate(s), PEM: client certificates must chain to it.
+    pub ca: PathBuf,
+    /// Server certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Server private key, PEM.
+    pub key: PathBuf,
+    /// The roster, TOML.
+    pub roster: PathBuf,
+    /// Seconds a TLS handshake may take.
+    pub handshake_timeout_secs: u64,
+    /// Seconds in-flight calls get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let dev = Path::new(DEV_CERTS_DIR);
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("isthmus-data"),
+            ca: dev.join("ca.pem"),
+            cert: dev.join("server.pem"),
+            key: dev.join("server.key.pem"),
+            roster: dev.join("roster.toml"),
+            handshake_timeout_secs: 10,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Whether any TLS or roster file comes from the development folder.
+    pub fn uses_dev_material(&self) -> bool {
+        [&self.ca, &self.cert, &self.key, &self.roster]
+            .iter()
+            .any(|p| p.components().any(|c| c.as_os_str() == DEV_CERTS_DIR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_quick_start_and_files_override_them() {
+        let d = Config::default();
+        assert!(d.uses_dev_material());
+        assert!(d.listen.ip().is_loopback());
+        let c: Config = toml::from_str(
+            "listen = \"0.0.0.0:443\"\nca = \"/etc/isthmus/ca.pem\"\ncert = \"/c\"\nkey = \"/k\"\nroster = \"/r\"",
+        )
+        .expect("parse");
+        assert_eq!(c.listen.port(), 443);
+        assert!(!c.uses_dev_material());
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err(), "typos are refused");
+    }
+}

@@ -1,0 +1,243 @@
+//! Development material: a federation CA, a server certificate for
+//! localhost, and for every principal a client certificate, its key and an
+//! Ed25519 alert-signing key, plus the roster binding them. `isthmus
+//! dev-certs` writes it to `certs-dev/`; tests make fresh copies in temporary
+//! folders. Everything here is for development only: the keys are written
+//! unencrypted next to the certificates.
+
+use crate::crypto::SigningKey;
+use crate::error::{Error, Result};
+use crate::ids::PrincipalId;
+use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash};
+use crate::tls::sha256;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+};
+use std::path::Path;
+use time::{Duration, OffsetDateTime};
+
+/// The federation's delegations in the development roster.
+pub const DELEGATIONS: [(&str, &str); 20] = [
+    ("CO", "Colombia"),
+    ("PA", "Panama"),
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("MX", "Mexico"),
+    ("CR", "Costa Rica"),
+    ("EC", "Ecuador"),
+    ("PE", "Peru"),
+    ("BR", "Brazil"),
+    ("CL", "Chile"),
+    ("VE", "Venezuela"),
+    ("HT", "Haiti"),
+    ("CU", "Cuba"),
+    ("GT", "Guatemala"),
+    ("HN", "Honduras"),
+    ("SV", "El Salvador"),
+    ("NI", "Nicaragua"),
+    ("DO", "Dominican Republic"),
+    ("AR", "Argentina"),
+    ("BZ", "Belize"),
+];
+
+/// The auditor principal's id.
+pub const AUDITOR: &str = "AUDITOR";
+
+fn tls_err(e: rcgen::Error) -> Error {
+    Error::Tls(e.to_string())
+}
+
+/// A certificate authority that can issue certificates.
+pub struct DevCa {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+/// An issued certificate with its key, in PEM.
+#[derive(Clone)]
+pub struct Issued {
+    /// Certificate, PEM.
+    pub cert_pem: String,
+    /// Private key, PKCS#8 PEM.
+    pub key_pem: String,
+    /// SHA-256 of the certificate's DER SubjectPublicKeyInfo.
+    pub spki: SpkiHash,
+}
+
+impl DevCa {
+    /// A new self-signed CA named `name`, valid from yesterday for `days`.
+    pub fn new(name: &str, days: i64) -> Result<Self> {
+        let key = KeyPair::generate().map_err(tls_err)?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        window(&mut p, -1, days);
+        let cert = p.self_signed(&key).map_err(tls_err)?;
+        Ok(DevCa { cert, key })
+    }
+
+    /// The CA certificate, PEM.
+    pub fn cert_pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// A server certificate for `localhost`, 127.0.0.1 and ::1.
+    pub fn issue_server(&self, days: i64) -> Result<Issued> {
+        let mut p = CertificateParams::new(vec!["localhost".to_owned()]).map_err(tls_err)?;
+        p.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
+        p.subject_alt_names
+            .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
+        p.distinguished_name.push(DnType::CommonName, "isthmusd DEV ONLY");
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        window(&mut p, -1, days);
+        self.sign(p)
+    }
+
+    /// A client certificate for `id`, valid from `from_days` to `to_days`
+    /// relative to now (negative = past).
+    pub fn issue_client(&self, id: &str, from_days: i64, to_days: i64) -> Result<Issued> {
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
+        p.distinguished_name.push(DnType::CommonName, format!("{id} DEV ONLY"));
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        window(&mut p, from_days, to_days);
+        self.sign(p)
+    }
+
+    fn sign(&self, mut p: CertificateParams) -> Result<Issued> {
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let key = KeyPair::generate().map_err(tls_err)?;
+        let cert = p.signed_by(&key, &self.cert, &self.key).map_err(tls_err)?;
+        Ok(Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            spki: sha256(&key.public_key_der()),
+        })
+    }
+}
+
+fn window(p: &mut CertificateParams, from_days: i64, to_days: i64) {
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now + Duration::days(from_days);
+    p.not_after = now + Duration::days(to_days);
+}
+
+/// One principal's development identity.
+pub struct DevPrincipal {
+    /// Its roster entry.
+    pub member: Member,
+    /// Its client certificate.
+    pub tls: Issued,
+    /// Its alert signing key (delegations only).
+    pub signing: Option<SigningKey>,
+}
+
+/// A complete development federation.
+pub struct DevFederation {
+    /// The federation CA.
+    pub ca: DevCa,
+    /// The hub's certificate.
+    pub server: Issued,
+    /// Every principal.
+    pub principals: Vec<DevPrincipal>,
+}
+
+impl DevFederation {
+    /// The 20 delegations of [`DELEGATIONS`] and an auditor, valid `days`.
+    pub fn generate(days: i64) -> Result<Self> {
+        let ca = DevCa::new("Isthmus federation CA — DEV ONLY", days)?;
+        let server = ca.issue_server(days)?;
+        let mut principals = Vec::new();
+        for (id, name) in DELEGATIONS {
+            principals.push(principal(&ca, id, name, Role::Delegation, days)?);
+        }
+        principals.push(principal(&ca, AUDITOR, "Federation auditor", Role::Auditor, days)?);
+        Ok(DevFederation { ca, server, principals })
+    }
+
+    /// The roster binding every principal.
+    pub fn roster(&self) -> Result<Roster> {
+        Ok(Roster::new(self.principals.iter().map(|p| p.member.clone()).collect())?)
+    }
+
+    /// Writes everything under `dir` (see certs-dev/README.md for the layout).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let put = |rel: &str, text: &str| {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
+            }
+            std::fs::write(&path, text).map_err(|e| Error::file(&path, e))
+        };
+        put("README.md", DEV_README)?;
+        put("ca.pem", &self.ca.cert_pem())?;
+        put("server.pem", &self.server.cert_pem)?;
+        put("server.key.pem", &self.server.key_pem)?;
+        let roster = toml::to_string(&self.roster()?.to_file()).map_err(|e| Error::Config(e.to_string()))?;
+        put(
+            "roster.toml",
+            &format!("# DEV ONLY roster written by `isthmus dev-certs`.\n\n{roster}"),
+        )?;
+        for p in &self.principals {
+            let id = p.member.id.as_str();
+            put(&format!("{id}/client.pem"), &p.tls.cert_pem)?;
+            put(&format!("{id}/client.key.pem"), &p.tls.key_pem)?;
+            if let Some(k) = &p.signing {
+                put(&format!("{id}/signing.key.pem"), &k.to_pkcs8_pem())?;
+                put(&format!("{id}/signing.pub.pem"), &k.public_key().to_spki_pem())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn principal(ca: &DevCa, id: &str, name: &str, role: Role, days: i64) -> Result<DevPrincipal> {
+    let tls = ca.issue_client(id, -1, days)?;
+    let signing = (role == Role::Delegation).then(SigningKey::generate);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let keys = signing
+        .iter()
+        .map(|k| RosterKey {
+            key: k.public_key(),
+            not_before: now - 86_400,
+            not_after: now + days * 86_400,
+        })
+        .collect();
+    let member = Member {
+        id: PrincipalId::parse(id).map_err(|e| Error::Config(e.to_string()))?,
+        name: name.to_owned(),
+        role,
+        tls_spki: vec![tls.spki],
+        keys,
+    };
+    Ok(DevPrincipal { member, tls, signing })
+}
+
+const DEV_README: &str = "# certs-dev — DEVELOPMENT ONLY — NEVER USE IN PRODUCTION
+
+Everything in this folder is **insecure test material**: private keys are
+stored unencrypted, in a public repository, for anyone to read. It exists so
+that `cargo run --release --bin isthmusd` works on a fresh clone.
+
+A real federation generates its CA offline, issues each delegation's client
+certificate from it, has each delegation generate its own Ed25519 signing key
+(`isthmus keygen`) and send only the public key for the roster.
+
+Layout:
+
+| file | what |
+|---|---|
+| `ca.pem` | federation CA certificate (its key was discarded) |
+| `server.pem`, `server.key.pem` | hub certificate for localhost, 127.0.0.1, ::1 |
+| `roster.toml` | every principal, its client-certificate SPKI SHA-256 and signing keys |
+| `CC/client.pem`, `CC/client.key.pem` | delegation CC's TLS client identity |
+| `CC/signing.key.pem`, `CC/signing.pub.pem` | delegation CC's Ed25519 alert-signing key (PKCS#8 / SPKI PEM) |
+| `AUDITOR/client.pem`, `AUDITOR/client.key.pem` | the auditor's TLS identity (no signing key) |
+
+Regenerate the whole folder (new CA, new keys; the old ones become useless):
+
+    cargo run --release --bin isthmus -- dev-certs --out certs-dev --force
+
+An existing ledger in `isthmus-data/` keeps the old roster in its history;
+start it again and the new roster is appended as a roster-change entry.
+";

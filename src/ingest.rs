@@ -1,0 +1,211 @@
+//! Publish-time checks: everything between an envelope arriving on a
+//! connection and a ledger entry being appended.
+//!
+//! Order: caller may publish, size, payload type, exactly one signature,
+//! key known and owned by the caller and valid now, signature valid under
+//! the project's single Ed25519 rule, alert decodes and every field is valid,
+//! publisher is the caller, recipients are members, an amended alert exists.
+//! Each failure is a [`PublishError`] with a precise gRPC code and a message
+//! that says what to fix; nothing is stored for any of them.
+
+use crate::alert::{Recipients, ValidAlert};
+use crate::crypto::Signature;
+use crate::envelope;
+use crate::ledger::entry::NewEntry;
+use crate::pb;
+use crate::roster::{unix_to_pb, Member, Role, Roster, SpkiHash};
+use prost::Message;
+
+/// Largest envelope accepted, in encoded bytes; keeps every ledger entry
+/// under 65,535 bytes (C2SP tlog-tiles bundles use 16-bit lengths).
+pub const MAX_ENVELOPE_BYTES: usize = 64_000;
+
+/// Why a publish was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The caller's role cannot publish.
+    #[error("{0} holds the auditor role, which cannot publish")]
+    NotAPublisher(String),
+    /// The envelope is over [`MAX_ENVELOPE_BYTES`].
+    #[error("envelope is {0} bytes; the limit is 64000 — shorten the summary or split the alert")]
+    TooLarge(usize),
+    /// Wrong DSSE payload type.
+    #[error("payload_type {0:?} is not accepted: use \"application/vnd.isthmus.alert.v1+protobuf\"")]
+    PayloadType(String),
+    /// Not exactly one signature.
+    #[error("envelope has {0} signatures; sign it exactly once with your delegation's current key")]
+    SignatureCount(usize),
+    /// The signature bytes are not 64 bytes.
+    #[error("signature is {0} bytes; an Ed25519 signature is 64 bytes")]
+    SignatureLength(usize),
+    /// The key id is not in the roster.
+    #[error("keyid {0:?} is not a roster signing key; the keyid is the hex SHA-256 of your raw Ed25519 public key")]
+    UnknownKey(String),
+    /// The key belongs to someone else.
+    #[error("keyid {key_id:?} belongs to {owner}, not to {caller}; sign with your own delegation's key")]
+    KeyOwner {
+        /// The key.
+        key_id: String,
+        /// Its roster owner.
+        owner: String,
+        /// Who called.
+        caller: String,
+    },
+    /// The key is outside its validity window.
+    #[error("signing key {0:?} is not valid now (outside its roster validity window); sign with your current key")]
+    KeyNotValid(String),
+    /// The signature does not verify.
+    #[error("signature does not verify over PAE(payload_type, payload) with key {0:?}; re-sign the exact payload bytes you send")]
+    BadSignature(String),
+    /// The alert is malformed.
+    #[error("alert: {0}")]
+    Alert(#[from] crate::alert::AlertError),
+    /// The alert claims another publisher.
+    #[error("alert publisher is {publisher} but your certificate is {caller}; you can only publish as yourself")]
+    Spoofed {
+        /// Claimed.
+        publisher: String,
+        /// Actual.
+        caller: String,
+    },
+    /// A recipient is not a member delegation.
+    #[error("recipient {0} is not a member delegation of the roster")]
+    UnknownRecipient(String),
+    /// The amended alert does not exist.
+    #[error("amends.id {0:?}: you have no earlier alert with that id")]
+    AmendsMissing(String),
+    /// Another envelope already took this (publisher, id).
+    #[error("alert id {0:?} was already published with different content; choose a new id (corrections use amends)")]
+    IdTaken(String),
+    /// Storage failed; not the caller's fault.
+    #[error("the ledger could not store the entry; retry later")]
+    Internal(#[from] crate::error::Error),
+}
+
+impl PublishError {
+    /// The gRPC status code for this refusal.
+    pub fn code(&self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            PublishError::NotAPublisher(_)
+            | PublishError::UnknownKey(_)
+            | PublishError::KeyOwner { .. }
+            | PublishError::KeyNotValid(_)
+            | PublishError::Spoofed { .. } => Code::PermissionDenied,
+            PublishError::TooLarge(_) => Code::ResourceExhausted,
+            PublishError::AmendsMissing(_) => Code::FailedPrecondition,
+            PublishError::IdTaken(_) => Code::AlreadyExists,
+            PublishError::Internal(_) => Code::Unavailable,
+            _ => Code::InvalidArgument,
+        }
+    }
+}
+
+/// The connection's view of who is publishing.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The roster principal of the client certificate.
+    pub member: &'a Member,
+    /// The certificate's SPKI hash.
+    pub spki: &'a SpkiHash,
+}
+
+/// A publish that passed every check, ready to append.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The parsed alert.
+    pub alert: ValidAlert,
+    /// The entry to append.
+    pub entry: NewEntry,
+}
+
+/// Runs every check on `env` from `caller` at Unix time `now`.
+/// `amended_exists` answers whether the caller has an alert with a given id.
+pub fn check(
+    env: &pb::Envelope,
+    caller: Caller<'_>,
+    roster: &Roster,
+    now: i64,
+    amended_exists: impl Fn(&str) -> bool,
+) -> Result<Accepted, PublishError> {
+    check_shape(env, caller.member)?;
+    check_signature(env, caller.member, roster, now)?;
+    let alert = ValidAlert::parse(&env.payload, now)?;
+    if alert.publisher != caller.member.id {
+        return Err(PublishError::Spoofed {
+            publisher: alert.publisher.to_string(),
+            caller: caller.member.id.to_string(),
+        });
+    }
+    let recipients = resolve_recipients(&alert.recipients, roster)?;
+    if let Some(m) = &alert.alert.amends {
+        if !amended_exists(&m.id) {
+            return Err(PublishError::AmendsMissing(m.id.clone()));
+        }
+    }
+    let submission = pb::Submission {
+        envelope: Some(env.clone()),
+        principal: caller.member.id.to_string(),
+        tls_spki_sha256: caller.spki.to_vec(),
+        accepted: Some(unix_to_pb(now)),
+        recipients,
+    };
+    let entry = NewEntry::submission(submission, alert.id.as_str());
+    Ok(Accepted { alert, entry })
+}
+
+fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> {
+    if caller.role != Role::Delegation {
+        return Err(PublishError::NotAPublisher(caller.id.to_string()));
+    }
+    let size = env.encoded_len();
+    if size > MAX_ENVELOPE_BYTES {
+        return Err(PublishError::TooLarge(size));
+    }
+    if env.payload_type != pb::ALERT_PAYLOAD_TYPE {
+        return Err(PublishError::PayloadType(env.payload_type.chars().take(100).collect()));
+    }
+    match env.signatures.len() {
+        1 => Ok(()),
+        n => Err(PublishError::SignatureCount(n)),
+    }
+}
+
+fn check_signature(env: &pb::Envelope, caller: &Member, roster: &Roster, now: i64) -> Result<(), PublishError> {
+    let s = &env.signatures[0];
+    let sig = Signature::from_slice(&s.sig).map_err(|_| PublishError::SignatureLength(s.sig.len()))?;
+    let key_id: String = s.keyid.chars().take(100).collect();
+    let (owner, key) = roster
+        .key(&s.keyid)
+        .ok_or_else(|| PublishError::UnknownKey(key_id.clone()))?;
+    if owner.id != caller.id {
+        return Err(PublishError::KeyOwner {
+            key_id,
+            owner: owner.id.to_string(),
+            caller: caller.id.to_string(),
+        });
+    }
+    if !key.valid_at(now) {
+        return Err(PublishError::KeyNotValid(key_id));
+    }
+    match envelope::verify(env, &sig, &key.key) {
+        true => Ok(()),
+        false => Err(PublishError::BadSignature(key_id)),
+    }
+}
+
+/// Recipients as stored: `ALL` expanded to today's member delegations,
+/// named ones checked against the roster; sorted.
+fn resolve_recipients(r: &Recipients, roster: &Roster) -> Result<Vec<String>, PublishError> {
+    match r {
+        Recipients::All => Ok(roster.delegations().map(|m| m.id.to_string()).collect()),
+        Recipients::Named(list) => list
+            .iter()
+            .map(|p| match roster.member(p.as_str()).map(|m| m.role) {
+                Some(Role::Delegation) => Ok(p.to_string()),
+                _ => Err(PublishError::UnknownRecipient(p.to_string())),
+            })
+            .collect(),
+    }
+}

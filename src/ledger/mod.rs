@@ -1,0 +1,217 @@
+//! The ledger API: an append-only sequence of entries with a single writer
+//! that commits in groups, and any number of readers.
+//!
+//! Appends travel over a bounded channel to one writer thread. It takes
+//! whatever is waiting (up to [`MAX_BATCH`]), assigns indices, applies them as
+//! one atomic batch, flushes and `fdatasync`s once ([`store::Store::commit`])
+//! and only then answers every publisher in the group and advances the
+//! durable size that readers watch. While one group is syncing the next one
+//! queues, so concurrent publishers share flushes (group commit) and nothing
+//! is acknowledged or visible before it is on disk.
+
+pub mod checkpoint;
+pub mod entry;
+pub mod merkle;
+pub mod store;
+pub mod tiles;
+
+use crate::error::{Error, Result};
+use crate::roster::Roster;
+use entry::{EntryKey, NewEntry};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use store::{Store, WriteBatch};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most entries committed in one group.
+pub const MAX_BATCH: usize = 1024;
+/// Appends that may wait for the writer before publishers are slowed down.
+const QUEUE: usize = 4096;
+
+/// Where an append landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored as a new entry at this index.
+    New(u64),
+    /// An alert with the same (publisher, id) is already stored here;
+    /// nothing was written.
+    Existing(u64),
+}
+
+struct Append {
+    entry: NewEntry,
+    reply: oneshot::Sender<Result<Appended, String>>,
+}
+
+/// Handle to the ledger; cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<Store>,
+    tx: mpsc::Sender<Append>,
+    size: watch::Receiver<u64>,
+}
+
+impl Ledger {
+    /// Opens the ledger in `dir` and starts its writer thread. The thread
+    /// stops once every handle is dropped.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let store = Arc::new(Store::open(dir)?);
+        let len = store.len()?;
+        let (size_tx, size) = watch::channel(len);
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer = Writer {
+            store: store.clone(),
+            next: len,
+            size: size_tx,
+            failed: None,
+        };
+        std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Ledger { store, tx, size })
+    }
+
+    /// Appends `entry`; returns once it is durable (or was already stored).
+    pub async fn append(&self, entry: NewEntry) -> Result<Appended> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Append { entry, reply }).await.map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?.map_err(Error::Storage)
+    }
+
+    /// Number of durable entries.
+    pub fn size(&self) -> u64 {
+        *self.size.borrow()
+    }
+
+    /// A receiver that changes whenever the durable size grows.
+    pub fn watch_size(&self) -> watch::Receiver<u64> {
+        self.size.clone()
+    }
+
+    /// The durable entry at `index`.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        match index < self.size() {
+            true => self.store.entry(index),
+            false => Ok(None),
+        }
+    }
+
+    /// Durable entries from `from`, at most `max` of them.
+    pub fn entries(&self, from: u64, max: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        let to = self.size().min(from.saturating_add(max));
+        match from < to {
+            true => self.store.entries(from, to),
+            false => Ok(Vec::new()),
+        }
+    }
+
+    /// Index of alert `id` of `publisher`, if durable.
+    pub fn alert_index(&self, publisher: &str, id: &str) -> Result<Option<u64>> {
+        Ok(self.store.alert_index(publisher, id)?.filter(|&i| i < self.size()))
+    }
+
+    /// The roster currently in force (the latest roster entry).
+    pub fn roster(&self) -> Result<Option<Roster>> {
+        let Some(index) = self.store.roster_index()? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .store
+            .entry(index)?
+            .ok_or_else(|| Error::Storage(format!("roster entry {index} missing")))?;
+        match entry::decode(&bytes).map(|e| e.body) {
+            Ok(Some(crate::pb::entry::Body::Roster(r))) => Ok(Some(Roster::from_pb(&r)?)),
+            _ => Err(Error::Storage(format!("entry {index} should be a roster but is not"))),
+        }
+    }
+
+    /// `fdatasync` calls made so far (group commit shares them).
+    pub fn sync_count(&self) -> u64 {
+        self.store.sync_count()
+    }
+}
+
+struct Writer {
+    store: Arc<Store>,
+    next: u64,
+    size: watch::Sender<u64>,
+    /// Set after a failed commit: the store's state is then only known
+    /// after a restart, so every later append is refused.
+    failed: Option<String>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Append>) {
+        let mut group = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = rx.blocking_recv() {
+            group.push(first);
+            while group.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(a) => group.push(a),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(&mut group);
+        }
+    }
+
+    fn commit_group(&mut self, group: &mut Vec<Append>) {
+        if let Some(e) = &self.failed {
+            for a in group.drain(..) {
+                let _ = a
+                    .reply
+                    .send(Err(format!("ledger stopped after an earlier failure: {e}")));
+            }
+            return;
+        }
+        let outcome = self.stage(group).and_then(|(batch, placed)| {
+            self.store.commit(batch)?;
+            Ok(placed)
+        });
+        match outcome {
+            Ok(placed) => {
+                self.size.send_replace(self.next);
+                for (a, p) in group.drain(..).zip(placed) {
+                    let _ = a.reply.send(Ok(p));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ledger commit failed; refusing appends until restart");
+                self.failed = Some(e.to_string());
+                for a in group.drain(..) {
+                    let _ = a.reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Assigns indices and builds the batch; duplicates of (publisher, id),
+    /// stored or earlier in this group, are placed at their existing index.
+    fn stage(&mut self, group: &[Append]) -> Result<(WriteBatch, Vec<Appended>)> {
+        let mut batch = WriteBatch::default();
+        let mut in_group: HashMap<(&str, &str), u64> = HashMap::new();
+        let mut placed = Vec::with_capacity(group.len());
+        for a in group {
+            if let EntryKey::Alert { publisher, id } = &a.entry.key {
+                let seen = in_group.get(&(publisher.as_str(), id.as_str())).copied();
+                if let Some(i) = seen
+                    .map(Ok)
+                    .or_else(|| self.store.alert_index(publisher, id).transpose())
+                {
+                    placed.push(Appended::Existing(i?));
+                    continue;
+                }
+                in_group.insert((publisher, id), self.next);
+                batch.put_alert(publisher, id, self.next);
+            }
+            if a.entry.key == EntryKey::Roster {
+                batch.put_roster_index(self.next);
+            }
+            batch.put_entry(self.next, &a.entry.bytes);
+            placed.push(Appended::New(self.next));
+            self.next += 1;
+        }
+        Ok((batch, placed))
+    }
+}

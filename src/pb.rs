@@ -1,0 +1,11 @@
+//! The one place the generated protobuf and gRPC types are included.
+//!
+//! `build.rs` compiles `proto/isthmus/v1/*.proto` with protox; everything
+//! else in the crate names these types through `crate::pb`.
+
+#![allow(clippy::all, clippy::pedantic, missing_docs)]
+
+tonic::include_proto!("isthmus.v1");
+
+/// The DSSE `payloadType` of an encoded [`Alert`].
+pub const ALERT_PAYLOAD_TYPE: &str = "application/vnd.isthmus.alert.v1+protobuf";

@@ -1,0 +1,468 @@
+//! The roster: who is in the federation, which client certificates speak
+//! for them (by SHA-256 of the certificate's SubjectPublicKeyInfo, never by
+//! parsing a distinguished name) and which Ed25519 keys sign their alerts,
+//! with validity windows.
+//!
+//! The roster lives in the ledger: entry 0 is the genesis roster and every
+//! change is a whole new roster entry, so an auditor can tell which key was
+//! valid when. Operators edit it as TOML (`roster.toml`); [`Roster`] is the
+//! validated form, parsed once, with every public key checked
+//! ([`crate::crypto::PublicKey::from_bytes`] refuses small-order,
+//! non-canonical and torsioned keys).
+
+use crate::crypto::PublicKey;
+use crate::ids::{IdError, PrincipalId};
+use crate::pb;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// SHA-256 of a DER SubjectPublicKeyInfo.
+pub type SpkiHash = [u8; 32];
+
+/// What a principal may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A member delegation: publishes, receives what it is sent.
+    Delegation,
+    /// Reads the whole ledger and exports it; never publishes.
+    Auditor,
+}
+
+/// A signing key with its validity window `[not_before, not_after)`, in Unix
+/// seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterKey {
+    /// The checked public key.
+    pub key: PublicKey,
+    /// First second of validity.
+    pub not_before: i64,
+    /// First second after validity.
+    pub not_after: i64,
+}
+
+impl RosterKey {
+    /// Whether the key may sign at Unix time `at`.
+    pub fn valid_at(&self, at: i64) -> bool {
+        self.not_before <= at && at < self.not_after
+    }
+}
+
+/// One principal of the roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Delegation code or role name.
+    pub id: PrincipalId,
+    /// Human-readable name.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Client certificates bound to it.
+    pub tls_spki: Vec<SpkiHash>,
+    /// Its alert signing keys.
+    pub keys: Vec<RosterKey>,
+}
+
+/// The validated roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roster {
+    members: BTreeMap<PrincipalId, Member>,
+    by_spki: HashMap<SpkiHash, PrincipalId>,
+    by_key_id: HashMap<String, (PrincipalId, usize)>,
+}
+
+/// Why a roster was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RosterError {
+    /// The TOML could not be parsed.
+    #[error("roster file is not valid TOML for a roster: {0}")]
+    Toml(String),
+    /// A principal id is malformed.
+    #[error("roster: {0}")]
+    Id(#[from] IdError),
+    /// Something about one principal is wrong.
+    #[error("roster principal {id}: {reason}")]
+    Principal {
+        /// The principal concerned.
+        id: String,
+        /// What to fix.
+        reason: String,
+    },
+    /// The roster as a whole is unusable.
+    #[error("roster: {0}")]
+    Invalid(String),
+}
+
+fn bad(id: &str, reason: impl Into<String>) -> RosterError {
+    RosterError::Principal {
+        id: id.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+impl Roster {
+    /// Builds and checks a roster from its members.
+    pub fn new(members: Vec<Member>) -> Result<Self, RosterError> {
+        let mut roster = Roster {
+            members: BTreeMap::new(),
+            by_spki: HashMap::new(),
+            by_key_id: HashMap::new(),
+        };
+        for m in members {
+            roster.insert(m)?;
+        }
+        if roster.members.is_empty() {
+            return Err(RosterError::Invalid("it has no principals".into()));
+        }
+        Ok(roster)
+    }
+
+    fn insert(&mut self, m: Member) -> Result<(), RosterError> {
+        let id = m.id.as_str().to_owned();
+        if self.members.contains_key(&m.id) {
+            return Err(bad(&id, "listed twice"));
+        }
+        if m.role == Role::Delegation && m.id.as_str().len() != 2 {
+            return Err(bad(&id, "a delegation id must be an ISO 3166-1 alpha-2 code"));
+        }
+        if m.role == Role::Auditor && !m.keys.is_empty() {
+            return Err(bad(&id, "auditors never publish, so they have no signing keys"));
+        }
+        for spki in &m.tls_spki {
+            if self.by_spki.insert(*spki, m.id.clone()).is_some() {
+                return Err(bad(&id, "a certificate key is bound to two principals"));
+            }
+        }
+        for (i, k) in m.keys.iter().enumerate() {
+            if k.not_before >= k.not_after {
+                return Err(bad(&id, "a signing key's not_before is not before its not_after"));
+            }
+            if self.by_key_id.insert(k.key.key_id(), (m.id.clone(), i)).is_some() {
+                return Err(bad(&id, "a signing key is listed twice"));
+            }
+        }
+        self.members.insert(m.id.clone(), m);
+        Ok(())
+    }
+
+    /// The principal a client certificate speaks for.
+    pub fn by_spki(&self, spki: &SpkiHash) -> Option<&Member> {
+        self.by_spki.get(spki).and_then(|id| self.members.get(id))
+    }
+
+    /// A principal by id.
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        PrincipalId::parse(id).ok().and_then(|id| self.members.get(&id))
+    }
+
+    /// The owner of a signing key and the key, by DSSE key id.
+    pub fn key(&self, key_id: &str) -> Option<(&Member, &RosterKey)> {
+        let (id, i) = self.by_key_id.get(key_id)?;
+        let m = self.members.get(id)?;
+        Some((m, m.keys.get(*i)?))
+    }
+
+    /// All principals, ordered by id.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// The member delegations, ordered by code (what `ALL` expands to).
+    pub fn delegations(&self) -> impl Iterator<Item = &Member> {
+        self.members().filter(|m| m.role == Role::Delegation)
+    }
+}
+
+// ---- protobuf form (what the ledger stores) ----
+
+impl Roster {
+    /// The ledger form, ordered by principal id so equal rosters encode equally.
+    pub fn to_pb(&self) -> pb::Roster {
+        pb::Roster {
+            principals: self.members().map(member_to_pb).collect(),
+        }
+    }
+
+    /// Parses and checks the ledger form.
+    pub fn from_pb(p: &pb::Roster) -> Result<Self, RosterError> {
+        Roster::new(p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?)
+    }
+}
+
+fn member_to_pb(m: &Member) -> pb::Principal {
+    pb::Principal {
+        id: m.id.to_string(),
+        name: m.name.clone(),
+        role: match m.role {
+            Role::Delegation => pb::Role::Delegation,
+            Role::Auditor => pb::Role::Auditor,
+        } as i32,
+        tls_spki_sha256: m.tls_spki.iter().map(|s| s.to_vec()).collect(),
+        signing_keys: m
+            .keys
+            .iter()
+            .map(|k| pb::SigningKey {
+                public_key: k.key.as_bytes().to_vec(),
+                not_before: Some(unix_to_pb(k.not_before)),
+                not_after: Some(unix_to_pb(k.not_after)),
+            })
+            .collect(),
+    }
+}
+
+fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
+    let id = PrincipalId::parse(&p.id)?;
+    let role = match pb::Role::try_from(p.role) {
+        Ok(pb::Role::Delegation) => Role::Delegation,
+        Ok(pb::Role::Auditor) => Role::Auditor,
+        _ => return Err(bad(&p.id, "role must be DELEGATION or AUDITOR")),
+    };
+    let tls_spki = p
+        .tls_spki_sha256
+        .iter()
+        .map(|s| <SpkiHash>::try_from(s.as_slice()).map_err(|_| bad(&p.id, "SPKI hash is not 32 bytes")))
+        .collect::<Result<_, _>>()?;
+    let keys = p
+        .signing_keys
+        .iter()
+        .map(|k| key_from_pb(&p.id, k))
+        .collect::<Result<_, _>>()?;
+    Ok(Member {
+        id,
+        name: p.name.clone(),
+        role,
+        tls_spki,
+        keys,
+    })
+}
+
+fn key_from_pb(id: &str, k: &pb::SigningKey) -> Result<RosterKey, RosterError> {
+    let key = PublicKey::from_bytes(&k.public_key).map_err(|e| bad(id, e.to_string()))?;
+    let when = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| t.seconds)
+            .ok_or_else(|| bad(id, "signing key lacks a validity bound"))
+    };
+    Ok(RosterKey {
+        key,
+        not_before: when(&k.not_before)?,
+        not_after: when(&k.not_after)?,
+    })
+}
+
+/// A protobuf timestamp for whole Unix seconds.
+pub fn unix_to_pb(seconds: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds, nanos: 0 }
+}
+
+// ---- TOML form (what operators edit) ----
+
+/// `roster.toml` as written by operators and `isthmus dev-certs`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterFile {
+    /// One table per principal.
+    pub principal: Vec<PrincipalFile>,
+}
+
+/// One `[[principal]]` table.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalFile {
+    /// "CO", "AUDITOR".
+    pub id: String,
+    /// "Colombia".
+    pub name: String,
+    /// "delegation" or "auditor".
+    pub role: Role,
+    /// Lower-case hex SHA-256 of each bound certificate's DER SPKI.
+    #[serde(default)]
+    pub tls_spki_sha256: Vec<String>,
+    /// Signing keys.
+    #[serde(default)]
+    pub signing_key: Vec<SigningKeyFile>,
+}
+
+/// One `[[principal.signing_key]]` table.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeyFile {
+    /// Standard base64 of the raw 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// RFC 3339, inclusive.
+    pub not_before: String,
+    /// RFC 3339, exclusive.
+    pub not_after: String,
+}
+
+impl Roster {
+    /// Parses and checks `roster.toml`.
+    pub fn from_toml(text: &str) -> Result<Self, RosterError> {
+        let file: RosterFile = toml::from_str(text).map_err(|e| RosterError::Toml(e.to_string()))?;
+        Roster::new(file.principal.iter().map(member_from_file).collect::<Result<_, _>>()?)
+    }
+
+    /// The operator form of this roster.
+    pub fn to_file(&self) -> RosterFile {
+        RosterFile {
+            principal: self.members().map(member_to_file).collect(),
+        }
+    }
+}
+
+fn member_from_file(p: &PrincipalFile) -> Result<Member, RosterError> {
+    let id = PrincipalId::parse(&p.id)?;
+    let tls_spki = p
+        .tls_spki_sha256
+        .iter()
+        .map(|h| spki_from_hex(&p.id, h))
+        .collect::<Result<_, _>>()?;
+    let keys = p
+        .signing_key
+        .iter()
+        .map(|k| key_from_file(&p.id, k))
+        .collect::<Result<_, _>>()?;
+    Ok(Member {
+        id,
+        name: p.name.clone(),
+        role: p.role,
+        tls_spki,
+        keys,
+    })
+}
+
+fn spki_from_hex(id: &str, h: &str) -> Result<SpkiHash, RosterError> {
+    let bytes = hex::decode(h).map_err(|_| bad(id, format!("tls_spki_sha256 {h:?} is not hex")))?;
+    SpkiHash::try_from(bytes.as_slice()).map_err(|_| bad(id, "tls_spki_sha256 must be 64 hex digits"))
+}
+
+fn key_from_file(id: &str, k: &SigningKeyFile) -> Result<RosterKey, RosterError> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&k.public_key)
+        .map_err(|_| bad(id, "signing_key.public_key is not standard base64"))?;
+    let key = PublicKey::from_bytes(&raw).map_err(|e| bad(id, e.to_string()))?;
+    let not_before = parse_rfc3339(id, &k.not_before)?;
+    let not_after = parse_rfc3339(id, &k.not_after)?;
+    Ok(RosterKey {
+        key,
+        not_before,
+        not_after,
+    })
+}
+
+fn parse_rfc3339(id: &str, s: &str) -> Result<i64, RosterError> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| bad(id, format!("{s:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z")))
+}
+
+/// RFC 3339 text for Unix seconds (UTC).
+pub fn format_rfc3339(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+fn member_to_file(m: &Member) -> PrincipalFile {
+    PrincipalFile {
+        id: m.id.to_string(),
+        name: m.name.clone(),
+        role: m.role,
+        tls_spki_sha256: m.tls_spki.iter().map(hex::encode).collect(),
+        signing_key: m
+            .keys
+            .iter()
+            .map(|k| SigningKeyFile {
+                public_key: base64::engine::general_purpose::STANDARD.encode(k.key.as_bytes()),
+                not_before: format_rfc3339(k.not_before),
+                not_after: format_rfc3339(k.not_after),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningKey;
+
+    fn member(id: &str, role: Role, spki: u8, keys: Vec<RosterKey>) -> Member {
+        Member {
+            id: PrincipalId::parse(id).expect("valid id"),
+            name: id.to_lowercase(),
+            role,
+            tls_spki: vec![[spki; 32]],
+            keys,
+        }
+    }
+
+    fn key() -> RosterKey {
+        RosterKey {
+            key: SigningKey::generate().public_key(),
+            not_before: 0,
+            not_after: 100,
+        }
+    }
+
+    #[test]
+    fn lookups_by_certificate_and_key_id() {
+        let k = key();
+        let r = Roster::new(vec![
+            member("CO", Role::Delegation, 1, vec![k.clone()]),
+            member("AUDITOR", Role::Auditor, 2, vec![]),
+        ])
+        .expect("valid roster");
+        assert_eq!(r.by_spki(&[1; 32]).map(|m| m.id.as_str()), Some("CO"));
+        assert!(r.by_spki(&[3; 32]).is_none());
+        let (owner, found) = r.key(&k.key.key_id()).expect("key present");
+        assert_eq!((owner.id.as_str(), found), ("CO", &k));
+        assert_eq!(r.delegations().count(), 1);
+    }
+
+    #[test]
+    fn pb_and_toml_round_trip() {
+        let r = Roster::new(vec![
+            member("PA", Role::Delegation, 1, vec![key()]),
+            member("AUDITOR", Role::Auditor, 2, vec![]),
+        ])
+        .expect("valid roster");
+        assert_eq!(Roster::from_pb(&r.to_pb()).expect("pb"), r);
+        let text = toml::to_string(&r.to_file()).expect("serialise");
+        assert_eq!(Roster::from_toml(&text).expect("toml"), r);
+    }
+
+    #[test]
+    fn inconsistent_rosters_are_refused() {
+        let dup_spki = Roster::new(vec![
+            member("PA", Role::Delegation, 1, vec![]),
+            member("CO", Role::Delegation, 1, vec![]),
+        ]);
+        assert!(matches!(dup_spki, Err(RosterError::Principal { .. })));
+        let auditor_key = Roster::new(vec![member("AUDITOR", Role::Auditor, 1, vec![key()])]);
+        assert!(auditor_key.is_err());
+        let non_country = Roster::new(vec![member("ABC", Role::Delegation, 1, vec![])]);
+        assert!(non_country.is_err());
+        assert!(Roster::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn small_order_keys_are_refused_at_load() {
+        let text = r#"
+[[principal]]
+id = "CO"
+name = "Colombia"
+role = "delegation"
+[[principal.signing_key]]
+public_key = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+not_before = "2026-01-01T00:00:00Z"
+not_after = "2027-01-01T00:00:00Z"
+"#;
+        let err = Roster::from_toml(text).expect_err("identity point is small order");
+        assert!(err.to_string().contains("CO"), "{err}");
+    }
+}

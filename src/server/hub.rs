@@ -1,0 +1,141 @@
+//! The hub's state and operations, independent of gRPC: the ledger, the
+//! roster in force, and publish / read with the access policy applied.
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, Caller, PublishError};
+use crate::ledger::entry::{self, NewEntry};
+use crate::ledger::{merkle, Appended, Ledger};
+use crate::pb;
+use crate::policy;
+use crate::roster::{Member, Roster, SpkiHash};
+use prost::Message;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// Shared state behind every connection.
+pub struct Hub {
+    ledger: Ledger,
+    roster: RwLock<Arc<Roster>>,
+}
+
+/// Current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Hub {
+    /// Opens the ledger in `data_dir` and brings its roster up to date with
+    /// `roster`: an empty ledger gets it as its genesis entry; a different
+    /// roster is appended as a new roster entry; an equal one changes nothing.
+    pub async fn open(data_dir: &Path, roster: Roster) -> Result<Self> {
+        let ledger = Ledger::open(data_dir)?;
+        let current = ledger.roster()?;
+        if current.as_ref() != Some(&roster) {
+            let appended = ledger.append(NewEntry::roster(roster.to_pb())).await?;
+            tracing::info!(?appended, genesis = current.is_none(), "roster entry appended");
+        }
+        Ok(Hub {
+            ledger,
+            roster: RwLock::new(Arc::new(roster)),
+        })
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The roster in force.
+    pub fn roster(&self) -> Arc<Roster> {
+        match self.roster.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The principal a client certificate speaks for, if any.
+    pub fn principal(&self, spki: &SpkiHash) -> Option<Member> {
+        self.roster().by_spki(spki).cloned()
+    }
+
+    /// Checks and appends `env`; returns once durable.
+    pub async fn publish(
+        &self,
+        env: &pb::Envelope,
+        member: &Member,
+        spki: &SpkiHash,
+    ) -> Result<pb::PublishReceipt, PublishError> {
+        if let Some(receipt) = self.replayed(env, member)? {
+            return Ok(receipt);
+        }
+        let roster = self.roster();
+        let exists = |id: &str| matches!(self.ledger.alert_index(member.id.as_str(), id), Ok(Some(_)));
+        let accepted = ingest::check(env, Caller { member, spki }, &roster, unix_now(), exists)?;
+        let leaf = merkle::leaf_hash(&accepted.entry.bytes);
+        match self.ledger.append(accepted.entry).await? {
+            Appended::New(index) => Ok(self.receipt(index, leaf, false)),
+            Appended::Existing(index) => self.same_or_taken(index, env, accepted.alert.id.as_str()),
+        }
+    }
+
+    /// The original receipt if `env` is exactly an envelope the caller
+    /// already published; ALREADY_EXISTS if its id was used for another.
+    fn replayed(&self, env: &pb::Envelope, member: &Member) -> Result<Option<pb::PublishReceipt>, PublishError> {
+        let Ok(alert) = pb::Alert::decode(env.payload.as_slice()) else {
+            return Ok(None);
+        };
+        if alert.publisher != member.id.as_str() {
+            return Ok(None);
+        }
+        match self.ledger.alert_index(&alert.publisher, &alert.id)? {
+            Some(index) => self.same_or_taken(index, env, &alert.id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn same_or_taken(&self, index: u64, env: &pb::Envelope, id: &str) -> Result<pb::PublishReceipt, PublishError> {
+        let bytes = self
+            .ledger
+            .entry(index)?
+            .ok_or_else(|| Error::Storage(format!("entry {index} vanished")))?;
+        let stored = entry::decode(&bytes).map_err(|e| Error::Storage(format!("entry {index}: {e}")))?;
+        match stored.body {
+            Some(pb::entry::Body::Submission(s)) if s.envelope.as_ref() == Some(env) => {
+                Ok(self.receipt(index, merkle::leaf_hash(&bytes), true))
+            }
+            _ => Err(PublishError::IdTaken(id.to_owned())),
+        }
+    }
+
+    fn receipt(&self, index: u64, leaf: merkle::Hash, duplicate: bool) -> pb::PublishReceipt {
+        pb::PublishReceipt {
+            index,
+            leaf_hash: leaf.to_vec(),
+            duplicate,
+            tree_size: self.ledger.size().max(index + 1),
+        }
+    }
+
+    /// Entry `index` if `viewer` may see it.
+    pub fn visible_entry(&self, viewer: &Member, index: u64) -> Result<Option<pb::LedgerEntry>> {
+        let Some(bytes) = self.ledger.entry(index)? else {
+            return Ok(None);
+        };
+        Ok(visible(viewer, index, bytes, &|_| true))
+    }
+}
+
+/// Wraps `bytes` as a [`pb::LedgerEntry`] if the policy lets `viewer` see it
+/// and `also` accepts the decoded entry.
+pub fn visible(
+    viewer: &Member,
+    index: u64,
+    bytes: Vec<u8>,
+    also: &dyn Fn(&pb::Entry) -> bool,
+) -> Option<pb::LedgerEntry> {
+    let decoded = entry::decode(&bytes).ok()?;
+    (policy::may_see(viewer, &decoded) && also(&decoded)).then_some(pb::LedgerEntry { index, entry: bytes })
+}

@@ -1,0 +1,83 @@
+//! `isthmusd`: mutual-TLS gRPC in front of the [`Hub`].
+//!
+//! [`run`] takes a bound listener and a shutdown future (the binary passes
+//! ctrl-c / SIGTERM, tests pass a oneshot). On shutdown it stops accepting,
+//! ends subscription streams, lets in-flight calls finish for up to the
+//! grace period, then returns; the ledger writer drains when the last handle
+//! drops.
+
+mod conn;
+mod hub;
+mod service;
+
+pub use conn::Peer;
+pub use hub::{unix_now, Hub};
+pub use service::Service;
+
+use crate::error::{Error, Result};
+use crate::ingest::MAX_ENVELOPE_BYTES;
+use crate::pb::isthmus_server::IsthmusServer;
+use crate::tls::{server_config, TlsFiles};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Network settings of a running server.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// How long in-flight calls get after shutdown is requested.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            handshake_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `hub` on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    tls: &TlsFiles,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(tls)?));
+    let (conn_tx, conn_rx) = mpsc::channel(64);
+    let accept = tokio::spawn(conn::accept_loop(listener, acceptor, opts.handshake_timeout, conn_tx));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone()))
+        .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
+        .max_encoding_message_size(usize::MAX);
+    let mut drained = stop_rx.clone();
+    let serve = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .add_service(grpc)
+        .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), async move {
+            let _ = drained.wait_for(|s| *s).await;
+        });
+    tokio::pin!(serve);
+    tokio::select! {
+        r = &mut serve => return r.map_err(|e| Error::Io(std::io::Error::other(e))),
+        _ = shutdown => tracing::info!("shutdown requested: draining"),
+    }
+    accept.abort();
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(opts.shutdown_grace, serve).await {
+        Ok(r) => r.map_err(|e| Error::Io(std::io::Error::other(e))),
+        Err(_) => {
+            tracing::warn!("grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}

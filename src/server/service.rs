@@ -1,0 +1,220 @@
+//! The `isthmus.v1.Isthmus` gRPC service: authenticates each request by its
+//! connection's certificate, then calls [`Hub`]. Every refusal is a
+//! `tonic::Status` whose message says what to fix.
+
+use super::conn::Peer;
+use super::hub::{visible, Hub};
+use crate::ids::PrincipalId;
+use crate::pb::{self, isthmus_server::Isthmus};
+use crate::roster::Member;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// Entries read from storage per step of a subscription.
+const READ_BATCH: u64 = 64;
+/// Entries buffered per subscriber before it simply reads further behind.
+const STREAM_BUFFER: usize = 32;
+
+/// The gRPC face of a [`Hub`].
+#[derive(Clone)]
+pub struct Service {
+    hub: Arc<Hub>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Service {
+    /// A service over `hub`; streams end when `stopping` turns true.
+    pub fn new(hub: Arc<Hub>, stopping: watch::Receiver<bool>) -> Self {
+        Service { hub, stopping }
+    }
+
+    fn caller<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
+        let peer = req
+            .extensions()
+            .get::<Peer>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no client certificate on this connection"))?;
+        match self.hub.principal(&peer.spki) {
+            Some(m) => Ok((m, peer)),
+            None => Err(Status::unauthenticated(format!(
+                "client certificate (SPKI SHA-256 {}) is not bound to any roster principal; \
+                 ask the federation administrator to add it to the roster",
+                hex::encode(peer.spki)
+            ))),
+        }
+    }
+}
+
+fn internal(e: crate::error::Error) -> Status {
+    tracing::error!(error = %e, "request failed on the hub's side");
+    Status::unavailable("the hub could not read its ledger; retry later")
+}
+
+fn publisher_filter(f: &Option<pb::SubscribeFilter>) -> Result<(Vec<String>, bool), Status> {
+    let Some(f) = f else { return Ok((Vec::new(), false)) };
+    for p in &f.publishers {
+        PrincipalId::country(p).map_err(|e| Status::invalid_argument(format!("filter.publishers: {e}")))?;
+    }
+    Ok((f.publishers.clone(), f.include_roster))
+}
+
+#[tonic::async_trait]
+impl Isthmus for Service {
+    async fn publish(&self, req: Request<pb::Envelope>) -> Result<Response<pb::PublishReceipt>, Status> {
+        let (member, peer) = self.caller(&req)?;
+        let result = self.hub.publish(req.get_ref(), &member, &peer.spki).await;
+        match result {
+            Ok(r) => {
+                tracing::info!(principal = %member.id, index = r.index, duplicate = r.duplicate, "published");
+                Ok(Response::new(r))
+            }
+            Err(e) => {
+                tracing::info!(principal = %member.id, code = ?e.code(), "publish refused");
+                Err(Status::new(e.code(), e.to_string()))
+            }
+        }
+    }
+
+    type SubscribeStream = ReceiverStream<Result<pb::LedgerEntry, Status>>;
+
+    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let (member, _) = self.caller(&req)?;
+        let r = req.into_inner();
+        let (publishers, include_roster) = publisher_filter(&r.filter)?;
+        let size = self.hub.ledger().size();
+        if r.from_index > size {
+            return Err(Status::out_of_range(format!(
+                "from_index {} is beyond the end of the ledger (size {size}); resume from at most {size}",
+                r.from_index
+            )));
+        }
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let sub = Subscription {
+            hub: self.hub.clone(),
+            member,
+            publishers,
+            include_roster,
+            cursor: r.from_index,
+            tx,
+            stopping: self.stopping.clone(),
+        };
+        tokio::spawn(sub.run());
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_entry(&self, req: Request<pb::GetEntryRequest>) -> Result<Response<pb::LedgerEntry>, Status> {
+        let (member, _) = self.caller(&req)?;
+        let index = match req.into_inner().key {
+            Some(pb::get_entry_request::Key::Index(i)) => Some(i),
+            Some(pb::get_entry_request::Key::Alert(k)) => {
+                self.hub.ledger().alert_index(&k.publisher, &k.id).map_err(internal)?
+            }
+            None => return Err(Status::invalid_argument("set either index or alert {publisher, id}")),
+        };
+        let found = match index {
+            Some(i) => self.hub.visible_entry(&member, i).map_err(internal)?,
+            None => None,
+        };
+        found
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found("no such entry is visible to you"))
+    }
+
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let (m, peer) = self.caller(&req)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            principal: m.id.to_string(),
+            name: m.name.clone(),
+            role: match m.role {
+                crate::roster::Role::Delegation => pb::Role::Delegation,
+                crate::roster::Role::Auditor => pb::Role::Auditor,
+            } as i32,
+            tls_spki_sha256: hex::encode(peer.spki),
+            ledger_size: self.hub.ledger().size(),
+        }))
+    }
+}
+
+/// One subscriber: a cursor over the ledger. It replays from storage and
+/// then waits for the durable size to grow, so there is one code path for
+/// replay and live delivery: no gap and no duplicate at the switch. The
+/// bounded channel makes a slow reader wait on its own; it never holds
+/// more than [`STREAM_BUFFER`] + [`READ_BATCH`] entries in memory.
+struct Subscription {
+    hub: Arc<Hub>,
+    member: Member,
+    publishers: Vec<String>,
+    include_roster: bool,
+    cursor: u64,
+    tx: mpsc::Sender<Result<pb::LedgerEntry, Status>>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Subscription {
+    async fn run(mut self) {
+        let mut size = self.hub.ledger().watch_size();
+        loop {
+            if *self.stopping.borrow() {
+                return;
+            }
+            if self.cursor < *size.borrow_and_update() {
+                match self.deliver_batch().await {
+                    Ok(true) => continue,
+                    _ => return,
+                }
+            }
+            tokio::select! {
+                r = size.changed() => if r.is_err() { return },
+                _ = self.stopping.changed() => return,
+                _ = self.tx.closed() => return,
+            }
+        }
+    }
+
+    /// Sends the next visible entries; false when the subscriber is gone.
+    async fn deliver_batch(&mut self) -> Result<bool, ()> {
+        let (ledger, from) = (self.hub.ledger().clone(), self.cursor);
+        let read = tokio::task::spawn_blocking(move || ledger.entries(from, READ_BATCH)).await;
+        let batch = match read {
+            Ok(Ok(b)) => b,
+            _ => {
+                let _ = self
+                    .tx
+                    .send(Err(Status::unavailable(
+                        "the hub could not read its ledger; resume later",
+                    )))
+                    .await;
+                return Err(());
+            }
+        };
+        // Re-read the roster each step: a principal removed mid-stream stops.
+        let Some(member) = self.hub.roster().member(self.member.id.as_str()).cloned() else {
+            let _ = self
+                .tx
+                .send(Err(Status::unauthenticated("you are no longer in the roster")))
+                .await;
+            return Err(());
+        };
+        for (index, bytes) in batch {
+            self.cursor = index + 1;
+            if let Some(e) = visible(&member, index, bytes, &|e| self.wanted(e)) {
+                if self.tx.send(Ok(e)).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn wanted(&self, e: &pb::Entry) -> bool {
+        match &e.body {
+            Some(pb::entry::Body::Roster(_)) => self.include_roster,
+            Some(pb::entry::Body::Submission(s)) => {
+                self.publishers.is_empty() || self.publishers.contains(&s.principal)
+            }
+            None => false,
+        }
+    }
+}

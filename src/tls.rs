@@ -1,0 +1,129 @@
+//! rustls configuration for both ends, with ring as the crypto provider,
+//! and the mapping from a peer certificate to its SPKI hash.
+//!
+//! The server requires a client certificate chaining to the federation CA
+//! (rustls' WebPKI client verifier: signature chain, validity period, key
+//! usage); anything else fails the handshake. Which roster principal a
+//! verified certificate speaks for is decided by the SHA-256 of its DER
+//! SubjectPublicKeyInfo — never by parsing a distinguished name. TLS 1.3
+//! only.
+
+use crate::error::{Error, Result};
+use crate::roster::SpkiHash;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use std::path::Path;
+use std::sync::Arc;
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// PEM certificates from a file.
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
+    match certs.is_empty() {
+        true => Err(Error::Tls(format!("{}: no PEM certificate found", path.display()))),
+        false => Ok(certs),
+    }
+}
+
+/// The PEM private key in a file.
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    let pem = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?
+        .ok_or_else(|| Error::Tls(format!("{}: no PEM private key found", path.display())))
+}
+
+fn roots(ca: &[CertificateDer<'static>]) -> Result<RootCertStore> {
+    let mut store = RootCertStore::empty();
+    for c in ca {
+        store
+            .add(c.clone())
+            .map_err(|e| Error::Tls(format!("CA certificate: {e}")))?;
+    }
+    Ok(store)
+}
+
+/// Certificates and key for one end of a connection.
+#[derive(Clone)]
+pub struct TlsFiles {
+    /// Federation CA certificate(s).
+    pub ca: Vec<CertificateDer<'static>>,
+    /// Own certificate chain.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Own private key.
+    pub key: Arc<PrivateKeyDer<'static>>,
+}
+
+impl std::fmt::Debug for TlsFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsFiles")
+            .field("chain", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsFiles {
+    /// Loads CA, certificate chain and key from PEM files.
+    pub fn load(ca: &Path, cert: &Path, key: &Path) -> Result<Self> {
+        Ok(TlsFiles {
+            ca: load_certs(ca)?,
+            chain: load_certs(cert)?,
+            key: Arc::new(load_key(key)?),
+        })
+    }
+}
+
+/// The server's TLS configuration: client certificates required.
+pub fn server_config(files: &TlsFiles) -> Result<ServerConfig> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots(&files.ca)?), provider())
+        .build()
+        .map_err(|e| Error::Tls(format!("client verifier: {e}")))?;
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(files.chain.clone(), files.key.clone_key())
+        .map_err(|e| Error::Tls(format!("server certificate/key: {e}")))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(cfg)
+}
+
+/// A client's TLS configuration presenting its certificate.
+pub fn client_config(files: &TlsFiles) -> Result<ClientConfig> {
+    let mut cfg = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_root_certificates(roots(&files.ca)?)
+        .with_client_auth_cert(files.chain.clone(), files.key.clone_key())
+        .map_err(|e| Error::Tls(format!("client certificate/key: {e}")))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(cfg)
+}
+
+/// The TLS server name for a host (DNS name or IP literal).
+pub fn server_name(host: &str) -> Result<ServerName<'static>> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_owned()).map_err(|e| Error::Config(format!("server name {host:?}: {e}")))
+}
+
+/// SHA-256 of the DER SubjectPublicKeyInfo inside a certificate.
+pub fn spki_sha256(cert: &CertificateDer<'_>) -> Result<SpkiHash> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| Error::Tls(format!("peer certificate does not parse: {e}")))?;
+    Ok(sha256(parsed.tbs_certificate.subject_pki.raw))
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
