@@ -309,7 +309,8 @@ pub(crate) mod tests {
         a.recipients = vec!["ALL".into()];
         a.tlp = pb::Tlp::Red as i32;
         assert_eq!(field_of(parse(&a)), "recipients");
-        let cases: Vec<(fn(&mut pb::Alert), &str)> = vec![
+        type Mutation = fn(&mut pb::Alert);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|a| a.id.clear(), "id"),
             (|a| a.publisher = "Colombia".into(), "publisher"),
             (|a| a.created = None, "created"),

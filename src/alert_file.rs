@@ -345,7 +345,7 @@ impl AlertFile {
         let (_, category) = conv!(pb::Category, "CATEGORY");
         let (_, handling) = conv!(pb::HandlingRestriction, "HANDLING");
         let (_, rel) = conv!(pb::SourceReliability, "SOURCE_RELIABILITY");
-        let eval = a.evaluation.clone().unwrap_or_default();
+        let eval = a.evaluation.unwrap_or_default();
         AlertFile {
             id: Some(a.id.clone()),
             publisher: Some(a.publisher.clone()),

@@ -30,9 +30,15 @@ pub fn split_server(server: &str) -> Result<(String, u16)> {
 /// Connects to `server` presenting the identity in `tls`, checking the
 /// server's certificate against the CA in `tls` for the server's host name.
 pub async fn connect(server: &str, tls: &TlsFiles) -> Result<Client> {
+    connect_with(server, client_config(tls)?).await
+}
+
+/// Connects to `server` with a caller-built rustls configuration (tests use
+/// this to play clients without certificates or with the wrong CA).
+pub async fn connect_with(server: &str, config: rustls::ClientConfig) -> Result<Client> {
     let (host, port) = split_server(server)?;
     let name = server_name(&host)?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(tls)?));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let addr = format!("{host}:{port}");
     let uri_host = if host.contains(':') {
         format!("[{host}]")

@@ -20,24 +20,14 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// PEM certificates from a file.
-pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+fn pem_certs(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let v = rustls_pemfile::certs(&mut pem.as_bytes())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
-    match certs.is_empty() {
-        true => Err(Error::Tls(format!("{}: no PEM certificate found", path.display()))),
-        false => Ok(certs),
+        .map_err(|e| Error::Tls(format!("{what}: {e}")))?;
+    match v.is_empty() {
+        true => Err(Error::Tls(format!("{what}: no PEM certificate found"))),
+        false => Ok(v),
     }
-}
-
-/// The PEM private key in a file.
-pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
-    let pem = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?
-        .ok_or_else(|| Error::Tls(format!("{}: no PEM private key found", path.display())))
 }
 
 fn roots(ca: &[CertificateDer<'static>]) -> Result<RootCertStore> {
@@ -72,10 +62,26 @@ impl std::fmt::Debug for TlsFiles {
 impl TlsFiles {
     /// Loads CA, certificate chain and key from PEM files.
     pub fn load(ca: &Path, cert: &Path, key: &Path) -> Result<Self> {
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::file(p, e));
+        Self::from_pem(&read(ca)?, &read(cert)?, &read(key)?).map_err(|e| {
+            Error::Tls(format!(
+                "{} / {} / {}: {e}",
+                ca.display(),
+                cert.display(),
+                key.display()
+            ))
+        })
+    }
+
+    /// Parses CA, certificate chain and key from PEM text.
+    pub fn from_pem(ca: &str, cert: &str, key: &str) -> Result<Self> {
+        let key = rustls_pemfile::private_key(&mut key.as_bytes())
+            .map_err(|e| Error::Tls(format!("private key: {e}")))?
+            .ok_or_else(|| Error::Tls("no PEM private key found".into()))?;
         Ok(TlsFiles {
-            ca: load_certs(ca)?,
-            chain: load_certs(cert)?,
-            key: Arc::new(load_key(key)?),
+            ca: pem_certs(ca, "CA certificate")?,
+            chain: pem_certs(cert, "certificate")?,
+            key: Arc::new(key),
         })
     }
 }

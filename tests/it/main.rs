@@ -1,0 +1,10 @@
+//! The integration suite: one binary, real servers on 127.0.0.1 port 0,
+//! real TLS with freshly generated certificates, real sled in temporary
+//! folders, and the real executables for the CLI and restart tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod daemon;
+mod exchange;
+mod refusals;
+mod util;

@@ -1,0 +1,178 @@
+//! Test fixtures: a fresh development federation per test and an in-process
+//! `isthmusd` on 127.0.0.1:0.
+
+#![allow(dead_code)]
+
+use isthmus::client::{self, Client};
+use isthmus::crypto::SigningKey;
+use isthmus::devcerts::{DevFederation, DevPrincipal};
+use isthmus::pb;
+use isthmus::server::{self, Hub, ServeOptions};
+use isthmus::tls::TlsFiles;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A fresh federation (CA, server cert, 20 delegations, auditor).
+pub fn federation() -> Arc<DevFederation> {
+    Arc::new(DevFederation::generate(30).expect("generate dev federation"))
+}
+
+pub fn principal<'a>(fed: &'a DevFederation, id: &str) -> &'a DevPrincipal {
+    fed.principals
+        .iter()
+        .find(|p| p.member.id.as_str() == id)
+        .expect("principal in federation")
+}
+
+pub fn tls_of(fed: &DevFederation, id: &str) -> TlsFiles {
+    let p = principal(fed, id);
+    TlsFiles::from_pem(&fed.ca.cert_pem(), &p.tls.cert_pem, &p.tls.key_pem).expect("client TLS files")
+}
+
+pub fn signing<'a>(fed: &'a DevFederation, id: &str) -> &'a SigningKey {
+    principal(fed, id)
+        .signing
+        .as_ref()
+        .expect("delegation has a signing key")
+}
+
+pub fn now_ts() -> prost_types::Timestamp {
+    isthmus::roster::unix_to_pb(isthmus::server::unix_now())
+}
+
+/// A valid alert.
+pub fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
+    pb::Alert {
+        id: id.into(),
+        publisher: publisher.into(),
+        created: Some(now_ts()),
+        language: "es".into(),
+        tlp: pb::Tlp::Amber as i32,
+        recipients: recipients.iter().map(|s| s.to_string()).collect(),
+        evaluation: Some(pb::Evaluation {
+            source_reliability: 2,
+            information_credibility: 3,
+        }),
+        category: pb::Category::MigrantSmuggling as i32,
+        title: format!("alert {id}"),
+        summary: "Grupo de 40 personas saldrá de Necoclí hacia Acandí.".into(),
+        ..Default::default()
+    }
+}
+
+/// An envelope for `alert` signed by `who`'s key.
+pub fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
+    isthmus::envelope::seal(a, signing(fed, who))
+}
+
+/// An in-process hub serving on 127.0.0.1:0.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub hub: Arc<Hub>,
+    pub fed: Arc<DevFederation>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<isthmus::Result<()>>>,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(fed: Arc<DevFederation>) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let hub = Arc::new(
+            Hub::open(data.path(), fed.roster().expect("roster"))
+                .await
+                .expect("open hub"),
+        );
+        let tls =
+            TlsFiles::from_pem(&fed.ca.cert_pem(), &fed.server.cert_pem, &fed.server.key_pem).expect("server TLS");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, rx) = oneshot::channel::<()>();
+        let opts = ServeOptions {
+            handshake_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(2),
+        };
+        let h = hub.clone();
+        let task = tokio::spawn(async move {
+            server::run(listener, h, &tls, opts, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        TestServer {
+            addr,
+            hub,
+            fed,
+            stop: Some(stop),
+            task: Some(task),
+            _data: data,
+        }
+    }
+
+    pub fn server(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub async fn client(&self, id: &str) -> Client {
+        client::connect(&self.server(), &tls_of(&self.fed, id))
+            .await
+            .expect("connect")
+    }
+
+    pub fn size(&self) -> u64 {
+        self.hub.ledger().size()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+}
+
+/// Reads `n` entries from a stream, failing after `secs`.
+pub async fn take(stream: &mut tonic::Streaming<pb::LedgerEntry>, n: usize, secs: u64) -> Vec<pb::LedgerEntry> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while out.len() < n {
+        match tokio::time::timeout_at(deadline, stream.message()).await {
+            Ok(Ok(Some(e))) => out.push(e),
+            Ok(other) => panic!("stream ended early after {} entries: {other:?}", out.len()),
+            Err(_) => panic!("timed out after {} of {n} entries", out.len()),
+        }
+    }
+    out
+}
+
+/// Asserts that nothing arrives on `stream` within `millis`.
+pub async fn nothing_within(stream: &mut tonic::Streaming<pb::LedgerEntry>, millis: u64) {
+    if let Ok(got) = tokio::time::timeout(Duration::from_millis(millis), stream.message()).await {
+        panic!("expected nothing, got {got:?}");
+    }
+}
+
+/// The alert id inside a ledger entry.
+pub fn alert_id(e: &pb::LedgerEntry) -> String {
+    use prost::Message;
+    let entry = isthmus::ledger::entry::decode(&e.entry).expect("entry decodes");
+    match entry.body {
+        Some(pb::entry::Body::Submission(s)) => {
+            pb::Alert::decode(s.envelope.expect("envelope").payload.as_slice())
+                .expect("alert")
+                .id
+        }
+        other => panic!("not a submission: {other:?}"),
+    }
+}
+
+pub fn subscribe_req(from: u64) -> pb::SubscribeRequest {
+    pb::SubscribeRequest {
+        from_index: from,
+        filter: None,
+    }
+}
