@@ -129,8 +129,72 @@ pub fn check(
     now: i64,
     amended_exists: impl Fn(&str) -> bool,
 ) -> Result<Accepted, PublishError> {
-    check_shape(env, caller.member)?;
-    check_signature(env, caller.member, roster, now)?;
+    let signed = check_authorship(env, caller.member, roster, now)?;
+    if signed
+        .key
+        .verify(&envelope::pae(&env.payload_type, &env.payload), &signed.sig)
+        .is_err()
+    {
+        return Err(PublishError::BadSignature(signed.key_id));
+    }
+    check_content(env, caller, roster, now, amended_exists)
+}
+
+/// The signature an envelope carries and the roster key it must verify
+/// under, once everything but the signature arithmetic has been checked.
+/// The offline audit collects these to verify them in batches.
+#[derive(Debug)]
+pub struct Authorship {
+    /// The roster key named by the envelope.
+    pub key: crate::crypto::PublicKey,
+    /// The signature to check over `PAE(payload_type, payload)`.
+    pub sig: Signature,
+    /// The key id as sent.
+    pub key_id: String,
+}
+
+/// Checks role, size, payload type, signature count and the named key
+/// (known, owned by the caller, valid at `now`); not the signature itself.
+pub fn check_authorship(
+    env: &pb::Envelope,
+    caller: &Member,
+    roster: &Roster,
+    now: i64,
+) -> Result<Authorship, PublishError> {
+    check_shape(env, caller)?;
+    let s = &env.signatures[0];
+    let sig = Signature::from_slice(&s.sig).map_err(|_| PublishError::SignatureLength(s.sig.len()))?;
+    let key_id: String = s.keyid.chars().take(100).collect();
+    let (owner, key) = roster
+        .key(&s.keyid)
+        .ok_or_else(|| PublishError::UnknownKey(key_id.clone()))?;
+    if owner.id != caller.id {
+        return Err(PublishError::KeyOwner {
+            key_id,
+            owner: owner.id.to_string(),
+            caller: caller.id.to_string(),
+        });
+    }
+    if !key.valid_at(now) {
+        return Err(PublishError::KeyNotValid(key_id));
+    }
+    Ok(Authorship {
+        key: key.key,
+        sig,
+        key_id,
+    })
+}
+
+/// Checks the alert itself against the caller and roster and builds the
+/// ledger entry exactly as the hub stores it (so an auditor re-running this
+/// with the recorded `now` must obtain the stored bytes).
+pub fn check_content(
+    env: &pb::Envelope,
+    caller: Caller<'_>,
+    roster: &Roster,
+    now: i64,
+    amended_exists: impl Fn(&str) -> bool,
+) -> Result<Accepted, PublishError> {
     let alert = ValidAlert::parse(&env.payload, now)?;
     if alert.publisher != caller.member.id {
         return Err(PublishError::Spoofed {
@@ -169,29 +233,6 @@ fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> 
     match env.signatures.len() {
         1 => Ok(()),
         n => Err(PublishError::SignatureCount(n)),
-    }
-}
-
-fn check_signature(env: &pb::Envelope, caller: &Member, roster: &Roster, now: i64) -> Result<(), PublishError> {
-    let s = &env.signatures[0];
-    let sig = Signature::from_slice(&s.sig).map_err(|_| PublishError::SignatureLength(s.sig.len()))?;
-    let key_id: String = s.keyid.chars().take(100).collect();
-    let (owner, key) = roster
-        .key(&s.keyid)
-        .ok_or_else(|| PublishError::UnknownKey(key_id.clone()))?;
-    if owner.id != caller.id {
-        return Err(PublishError::KeyOwner {
-            key_id,
-            owner: owner.id.to_string(),
-            caller: caller.id.to_string(),
-        });
-    }
-    if !key.valid_at(now) {
-        return Err(PublishError::KeyNotValid(key_id));
-    }
-    match envelope::verify(env, &sig, &key.key) {
-        true => Ok(()),
-        false => Err(PublishError::BadSignature(key_id)),
     }
 }
 
