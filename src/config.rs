@@ -27,6 +27,10 @@ pub struct Config {
     pub key: PathBuf,
     /// The roster, TOML.
     pub roster: PathBuf,
+    /// The log's signing key (C2SP note private key `PRIVATE+KEY+origin+id+key`).
+    pub log_key: PathBuf,
+    /// Least milliseconds between two signed checkpoints.
+    pub checkpoint_interval_ms: u64,
     /// Seconds a TLS handshake may take.
     pub handshake_timeout_secs: u64,
     /// Seconds in-flight calls get to finish on shutdown.
@@ -43,6 +47,8 @@ impl Default for Config {
             cert: dev.join("server.pem"),
             key: dev.join("server.key.pem"),
             roster: dev.join("roster.toml"),
+            log_key: dev.join("log.key"),
+            checkpoint_interval_ms: 500,
             handshake_timeout_secs: 10,
             shutdown_grace_secs: 10,
         }
@@ -58,7 +64,7 @@ impl Config {
 
     /// Whether any TLS or roster file comes from the development folder.
     pub fn uses_dev_material(&self) -> bool {
-        [&self.ca, &self.cert, &self.key, &self.roster]
+        [&self.ca, &self.cert, &self.key, &self.roster, &self.log_key]
             .iter()
             .any(|p| p.components().any(|c| c.as_os_str() == DEV_CERTS_DIR))
     }
@@ -74,7 +80,7 @@ mod tests {
         assert!(d.uses_dev_material());
         assert!(d.listen.ip().is_loopback());
         let c: Config = toml::from_str(
-            "listen = \"0.0.0.0:443\"\nca = \"/etc/isthmus/ca.pem\"\ncert = \"/c\"\nkey = \"/k\"\nroster = \"/r\"",
+            "listen = \"0.0.0.0:443\"\nca = \"/etc/isthmus/ca.pem\"\ncert = \"/c\"\nkey = \"/k\"\nroster = \"/r\"\nlog_key = \"/l\"",
         )
         .expect("parse");
         assert_eq!(c.listen.port(), 443);

@@ -8,6 +8,7 @@
 use crate::crypto::SigningKey;
 use crate::error::{Error, Result};
 use crate::ids::PrincipalId;
+use crate::note::NoteSigner;
 use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash};
 use crate::tls::sha256;
 use rcgen::{
@@ -134,6 +135,10 @@ pub struct DevPrincipal {
 
 /// A complete development federation.
 pub struct DevFederation {
+    /// The log's checkpoint signing key.
+    pub log: NoteSigner,
+    /// The same key as a C2SP note private key string (secret).
+    pub log_private: String,
     /// The federation CA.
     pub ca: DevCa,
     /// The hub's certificate.
@@ -152,7 +157,18 @@ impl DevFederation {
             principals.push(principal(&ca, id, name, Role::Delegation, days)?);
         }
         principals.push(principal(&ca, AUDITOR, "Federation auditor", Role::Auditor, days)?);
-        Ok(DevFederation { ca, server, principals })
+        let origin = format!(
+            "isthmus.localhost/dev-{}",
+            hex::encode(&sha256(ca.cert_pem().as_bytes())[..4])
+        );
+        let (log, log_private) = NoteSigner::generate(&origin).map_err(|e| Error::Config(e.to_string()))?;
+        Ok(DevFederation {
+            log,
+            log_private,
+            ca,
+            server,
+            principals,
+        })
     }
 
     /// The roster binding every principal.
@@ -170,6 +186,8 @@ impl DevFederation {
             std::fs::write(&path, text).map_err(|e| Error::file(&path, e))
         };
         put("README.md", DEV_README)?;
+        put("log.key", &format!("{}\n", self.log_private))?;
+        put("log.pub", &format!("{}\n", self.log.verifier_key()))?;
         put("ca.pem", &self.ca.cert_pem())?;
         put("server.pem", &self.server.cert_pem)?;
         put("server.key.pem", &self.server.key_pem)?;
@@ -229,6 +247,7 @@ Layout:
 |---|---|
 | `ca.pem` | federation CA certificate (its key was discarded) |
 | `server.pem`, `server.key.pem` | hub certificate for localhost, 127.0.0.1, ::1 |
+| `log.key`, `log.pub` | the log's checkpoint signing key (C2SP note key; the name is the log's origin) and its verifier key for auditors |
 | `roster.toml` | every principal, its client-certificate SPKI SHA-256 and signing keys |
 | `CC/client.pem`, `CC/client.key.pem` | delegation CC's TLS client identity |
 | `CC/signing.key.pem`, `CC/signing.pub.pem` | delegation CC's Ed25519 alert-signing key (PKCS#8 / SPKI PEM) |

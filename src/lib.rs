@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod note;
 pub mod pb;
 pub mod policy;
+pub mod receipt;
 pub mod roster;
 pub mod server;
 pub mod tls;

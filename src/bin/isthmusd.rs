@@ -4,8 +4,9 @@
 use anyhow::Context;
 use clap::Parser;
 use isthmus::config::Config;
+use isthmus::note::NoteSigner;
 use isthmus::roster::Roster;
-use isthmus::server::{self, Hub, ServeOptions};
+use isthmus::server::{self, Hub, LogOptions, ServeOptions};
 use isthmus::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "isthmusd", version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Config file (TOML); flags override its values.
     #[arg(long, short = 'c', env = "ISTHMUSD_CONFIG")]
     config: Option<PathBuf>,
@@ -37,6 +40,25 @@ struct Args {
     /// Roster (TOML).
     #[arg(long)]
     roster: Option<PathBuf>,
+    /// The log's checkpoint signing key (C2SP note private key).
+    #[arg(long)]
+    log_key: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve (the default when no command is given).
+    Serve,
+    /// Export a stopped hub's data folder (or a copy) for auditors, at its
+    /// latest signed checkpoint, in the C2SP tlog-tiles layout.
+    Export {
+        /// The data folder (or a copy of it).
+        #[arg(long)]
+        data: PathBuf,
+        /// Output folder (must be missing or empty).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 impl Args {
@@ -56,6 +78,7 @@ impl Args {
         over(&self.cert, &mut c.cert);
         over(&self.key, &mut c.key);
         over(&self.roster, &mut c.roster);
+        over(&self.log_key, &mut c.log_key);
         Ok(c)
     }
 }
@@ -67,7 +90,12 @@ async fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if let Err(e) = serve(Args::parse()).await {
+    let args = Args::parse();
+    let result = match &args.command {
+        Some(Command::Export { data, out }) => export(data, out),
+        None | Some(Command::Serve) => serve(args).await,
+    };
+    if let Err(e) = result {
         eprintln!("isthmusd: {e:#}");
         std::process::exit(2);
     }
@@ -82,7 +110,15 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let roster_text =
         std::fs::read_to_string(&cfg.roster).with_context(|| format!("reading {}", cfg.roster.display()))?;
     let roster = Roster::from_toml(&roster_text).with_context(|| cfg.roster.display().to_string())?;
-    let hub = Arc::new(Hub::open(&cfg.data_dir, roster).await?);
+    let key_text =
+        std::fs::read_to_string(&cfg.log_key).with_context(|| format!("reading {}", cfg.log_key.display()))?;
+    let key = NoteSigner::from_private_key(key_text.trim()).with_context(|| cfg.log_key.display().to_string())?;
+    tracing::info!(origin = key.name(), verifier = %key.verifier_key(), "log key loaded");
+    let log = LogOptions {
+        key: Arc::new(key),
+        checkpoint_interval: Duration::from_millis(cfg.checkpoint_interval_ms),
+    };
+    let hub = Arc::new(Hub::open(&cfg.data_dir, roster, &log).await?);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -93,6 +129,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     };
     server::run(listener, hub, &tls, opts, shutdown_signal()).await?;
     tracing::info!("isthmusd stopped");
+    Ok(())
+}
+
+fn export(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let cp = isthmus::ledger::export::from_data_dir(data, out)?;
+    eprintln!("exported {} entries of log {} to {}", cp.size, cp.origin, out.display());
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! local problem (arguments, files, connection).
 
 mod identity;
+mod ledger_cmds;
 mod output;
 
 use crate::client::{self, error_chain};
@@ -43,6 +44,10 @@ pub struct Cli {
     /// Ed25519 alert-signing key (PKCS#8 PEM), for publish.
     #[arg(long, global = true, env = "ISTHMUS_SIGNING_KEY")]
     signing_key: Option<PathBuf>,
+    /// The log's verifier key (C2SP note key string, or a file holding it);
+    /// with --as, defaults to CERTS_DIR/log.pub.
+    #[arg(long, global = true, env = "ISTHMUS_LOG_KEY")]
+    log_key: Option<String>,
     /// Print JSON (one object per line) instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -56,6 +61,31 @@ enum Command {
     Publish {
         /// The alert file.
         file: PathBuf,
+        /// Also wait for the next checkpoint and save a receipt (C2SP
+        /// tlog-proof) proving the hub accepted the alert.
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<PathBuf>,
+    },
+    /// Fetch a receipt (C2SP tlog-proof) for an entry you may see.
+    Receipt {
+        /// Ledger index.
+        index: u64,
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a receipt offline against the log's key (no network).
+    VerifyReceipt {
+        /// The receipt file.
+        file: PathBuf,
+    },
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// Export the ledger at the latest checkpoint (auditor role) in the
+    /// C2SP tlog-tiles layout, for isthmus-audit.
+    Export {
+        /// Output folder (must be missing or empty).
+        dir: PathBuf,
     },
     /// Print the alerts you may see from an index on, then follow live.
     Tail {
@@ -109,6 +139,8 @@ pub enum Failure {
     Refused(tonic::Status),
     /// Anything local (exit 2).
     Local(anyhow::Error),
+    /// A verification said no; the verdict was already printed (exit 1).
+    Invalid,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -140,6 +172,7 @@ pub async fn main(cli: Cli) -> i32 {
     match dispatch(cli).await {
         Ok(()) => 0,
         Err(Failure::Local(e)) if is_broken_pipe(&e) => 0,
+        Err(Failure::Invalid) => 1,
         Err(Failure::Refused(s)) => {
             eprintln!("isthmus: the hub refused: {} ({:?})", s.message(), s.code());
             1
@@ -162,7 +195,11 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Keygen { out } => keygen(out),
         Command::DevCerts { out, force, days } => dev_certs(out, *force, *days),
-        Command::Publish { file } => publish(&cli, file).await,
+        Command::Publish { file, receipt } => publish(&cli, file, receipt.as_deref()).await,
+        Command::Receipt { index, out } => ledger_cmds::receipt(&cli, *index, out).await,
+        Command::VerifyReceipt { file } => ledger_cmds::verify_receipt(&cli, file),
+        Command::Checkpoint => ledger_cmds::checkpoint(&cli).await,
+        Command::Export { dir } => ledger_cmds::export(&cli, dir).await,
         Command::Tail {
             from,
             limit,
@@ -178,7 +215,7 @@ async fn connect(cli: &Cli) -> Result<client::Client, Failure> {
     Ok(client::connect(&cli.server, &ident.tls()?).await?)
 }
 
-async fn publish(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
+async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::Path>) -> Result<(), Failure> {
     let ident = Identity::resolve(cli)?;
     let key = ident.signing_key()?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -188,8 +225,14 @@ async fn publish(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
     let now = crate::roster::unix_to_pb(crate::server::unix_now());
     let alert = alert_file.to_pb(&me.principal, now).map_err(anyhow::Error::from)?;
     let envelope = crate::envelope::seal(&alert, &key);
-    let receipt = rpc.publish(envelope).await?.into_inner();
-    output::receipt(cli.json, &alert, &receipt)?;
+    let answer = rpc.publish(envelope.clone()).await?.into_inner();
+    output::receipt(cli.json, &alert, &answer)?;
+    if let Some(path) = receipt {
+        let r = ledger_cmds::fetch_receipt(cli, &mut rpc, answer.index).await?;
+        ledger_cmds::check_own_entry(&r, &envelope)?;
+        std::fs::write(path, r.to_text()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        eprintln!("receipt for index {} saved to {}", answer.index, path.display());
+    }
     Ok(())
 }
 

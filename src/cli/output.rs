@@ -107,3 +107,26 @@ pub(super) fn keygen(secret: &Path, public: &Path, key: &PublicKey) {
     eprintln!("send this roster entry to the federation administrator:\n");
     eprintln!("[[principal.signing_key]]\npublic_key = \"{b64}\"\nnot_before = \"...\"\nnot_after = \"...\"");
 }
+
+pub(super) fn verdict(json: bool, ok: bool, message: &str) -> std::io::Result<()> {
+    match json {
+        true => out(json!({"valid": ok, "message": message})),
+        false => out(format!("{}: {message}", if ok { "VALID" } else { "INVALID" })),
+    }
+}
+
+/// One line saying what an entry is, without its content.
+pub(super) fn describe_entry(bytes: &[u8]) -> String {
+    match entry::decode(bytes).map(|e| e.body) {
+        Ok(Some(pb::entry::Body::Submission(s))) => {
+            let env = s.envelope.unwrap_or_default();
+            let id = pb::Alert::decode(env.payload.as_slice())
+                .map(|a| a.id)
+                .unwrap_or_default();
+            let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
+            format!("alert {id} from {} accepted {accepted}", s.principal)
+        }
+        Ok(Some(pb::entry::Body::Roster(r))) => format!("roster of {} principals", r.principals.len()),
+        _ => "an entry that does not decode".into(),
+    }
+}

@@ -10,17 +10,22 @@
 //! is acknowledged or visible before it is on disk.
 
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod entry;
+pub mod export;
 pub mod merkle;
 pub mod store;
 pub mod tiles;
 
 use crate::error::{Error, Result};
+use crate::note::NoteSigner;
 use crate::roster::Roster;
+use checkpoint::SignedCheckpoint;
 use entry::{EntryKey, NewEntry};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use store::{Store, WriteBatch};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -50,13 +55,18 @@ pub struct Ledger {
     store: Arc<Store>,
     tx: mpsc::Sender<Append>,
     size: watch::Receiver<u64>,
+    checkpoint: checkpointer::Latest,
 }
 
 impl Ledger {
-    /// Opens the ledger in `dir` and starts its writer thread. The thread
-    /// stops once every handle is dropped.
-    pub fn open(dir: &Path) -> Result<Self> {
+    /// Opens the ledger in `dir`, checks it against its last signed
+    /// checkpoint, and starts the writer thread and the checkpoint signer
+    /// (which signs with `log_key` at most every `interval`). Both stop once
+    /// every handle is dropped. Must be called within a tokio runtime.
+    pub fn open(dir: &Path, log_key: Arc<NoteSigner>, interval: Duration) -> Result<Self> {
         let store = Arc::new(Store::open(dir)?);
+        let signed = checkpointer::verify_on_open(&store, &log_key)?;
+        let (latest_tx, checkpoint) = watch::channel(signed.map(Arc::new));
         let len = store.len()?;
         let (size_tx, size) = watch::channel(len);
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -69,7 +79,59 @@ impl Ledger {
         std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(rx))?;
-        Ok(Ledger { store, tx, size })
+        let signer = checkpointer::run(store.clone(), log_key, size.clone(), latest_tx, interval);
+        tokio::spawn(signer);
+        Ok(Ledger {
+            store,
+            tx,
+            size,
+            checkpoint,
+        })
+    }
+
+    /// The latest signed checkpoint.
+    pub fn checkpoint(&self) -> Option<Arc<SignedCheckpoint>> {
+        self.checkpoint.borrow().clone()
+    }
+
+    /// Waits (at most `limit`) for a signed checkpoint of at least `min_size`.
+    pub async fn checkpoint_at_least(&self, min_size: u64, limit: Duration) -> Option<Arc<SignedCheckpoint>> {
+        let mut rx = self.checkpoint.clone();
+        let wait = async move {
+            let found = rx
+                .wait_for(|c| c.as_ref().is_some_and(|c| c.checkpoint.size >= min_size))
+                .await;
+            found.ok().and_then(|c| c.clone())
+        };
+        tokio::time::timeout(limit, wait).await.ok().flatten()
+    }
+
+    /// An RFC 9162 inclusion proof for entry `index` in the tree of `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<merkle::Hash>> {
+        self.within(size)?;
+        merkle::inclusion_proof(index, size, &*self.store).map_err(|e| Error::Storage(format!("merkle: {e}")))
+    }
+
+    /// An RFC 9162 consistency proof between two tree sizes.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<merkle::Hash>> {
+        self.within(new)?;
+        merkle::consistency_proof(old, new, &*self.store).map_err(|e| Error::Storage(format!("merkle: {e}")))
+    }
+
+    /// The root of the tree of `size` durable entries.
+    pub fn root(&self, size: u64) -> Result<merkle::Hash> {
+        self.within(size)?;
+        merkle::tree_hash(size, &*self.store).map_err(|e| Error::Storage(format!("merkle: {e}")))
+    }
+
+    fn within(&self, size: u64) -> Result<()> {
+        match size <= self.size() {
+            true => Ok(()),
+            false => Err(Error::Storage(format!(
+                "tree size {size} is beyond the durable size {}",
+                self.size()
+            ))),
+        }
     }
 
     /// Appends `entry`; returns once it is durable (or was already stored).
@@ -188,7 +250,11 @@ impl Writer {
 
     /// Assigns indices and builds the batch; duplicates of (publisher, id),
     /// stored or earlier in this group, are placed at their existing index.
+    /// The batch also carries every Merkle subtree hash the new entries
+    /// complete, so entries and tree are durable together.
     fn stage(&mut self, group: &[Append]) -> Result<(WriteBatch, Vec<Appended>)> {
+        let start = self.next;
+        let mut leaves = Vec::with_capacity(group.len());
         let mut batch = WriteBatch::default();
         let mut in_group: HashMap<(&str, &str), u64> = HashMap::new();
         let mut placed = Vec::with_capacity(group.len());
@@ -209,8 +275,14 @@ impl Writer {
                 batch.put_roster_index(self.next);
             }
             batch.put_entry(self.next, &a.entry.bytes);
+            leaves.push(merkle::leaf_hash(&a.entry.bytes));
             placed.push(Appended::New(self.next));
             self.next += 1;
+        }
+        let hashes = merkle::hashes_for_append(start, &leaves, &*self.store)
+            .map_err(|e| Error::Storage(format!("merkle: {e}")))?;
+        for (id, h) in &hashes {
+            batch.put_hash(*id, h);
         }
         Ok((batch, placed))
     }

@@ -8,6 +8,8 @@
 //! | `e` ‖ index (u64 BE)             | entry bytes (leaf input) |
 //! | `a` ‖ publisher ‖ 0x00 ‖ alert id | index (u64 BE)           |
 //! | `m` ‖ `roster`                   | index of latest roster   |
+//! | `h` ‖ level (u8) ‖ index (u64 BE) | RFC 9162 hash of the complete subtree (tlog-tiles addressing) |
+//! | `m` ‖ `checkpoint`               | latest signed checkpoint (C2SP signed note) |
 //!
 //! Durability: sled 0.34's `flush()` ends in `sync_file_range`, which does not
 //! persist the file's metadata or survive power loss, so [`Store::commit`]
@@ -17,6 +19,7 @@
 //! sync at all, and the store refuses to run if one appears.
 
 use crate::error::{Error, Result};
+use crate::ledger::merkle::{Hash, HashReader, NodeId};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const ENTRY: u8 = b'e';
 const ALERT: u8 = b'a';
 const META_ROSTER: &[u8] = b"mroster";
+const META_CHECKPOINT: &[u8] = b"mcheckpoint";
+const HASH: u8 = b'h';
+const CHECKPOINT_FILE: &str = "checkpoint";
 /// 8 MiB segments: blob threshold 2 MiB, far above a 17-entry leaf.
 const SEGMENT_SIZE: usize = 8 << 20;
 
@@ -51,6 +57,13 @@ fn alert_key(publisher: &str, id: &str) -> Vec<u8> {
     k.extend_from_slice(publisher.as_bytes());
     k.push(0);
     k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn hash_key(id: NodeId) -> [u8; 10] {
+    let mut k = [HASH; 10];
+    k[1] = id.level;
+    k[2..].copy_from_slice(&id.index.to_be_bytes());
     k
 }
 
@@ -141,6 +154,47 @@ impl Store {
         }
     }
 
+    /// The latest signed checkpoint note, if any.
+    pub fn checkpoint(&self) -> Result<Option<String>> {
+        match self.db.get(META_CHECKPOINT).map_err(storage)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| Error::Storage("stored checkpoint is not UTF-8".into())),
+        }
+    }
+
+    /// The checkpoint note kept beside the store in `<dir>/checkpoint`. It
+    /// outlives a restored old copy of the sled files, which is how a store
+    /// that fell behind its signed checkpoint is noticed.
+    pub fn checkpoint_file(&self) -> Result<Option<String>> {
+        let path = self.dir.join(CHECKPOINT_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::file(path, e)),
+        }
+    }
+
+    /// Durably replaces the stored checkpoint: in sled (one atomic key
+    /// write, flush, `fdatasync`) and in `<dir>/checkpoint` (write a temp
+    /// file, fsync, rename, fsync the folder). The caller guarantees the tree
+    /// only grows.
+    pub fn put_checkpoint(&self, note: &str) -> Result<()> {
+        let mut b = WriteBatch::default();
+        b.0.insert(META_CHECKPOINT, note.as_bytes());
+        self.commit(b)?;
+        let tmp = self.dir.join("checkpoint.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, note.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.dir.join(CHECKPOINT_FILE))
+        };
+        write().map_err(|e| Error::file(&tmp, e))?;
+        sync_dir(&self.dir)
+    }
+
     /// Applies `batch` atomically and returns once it is on stable storage:
     /// sled flush, then `fdatasync(2)` of the data file.
     pub fn commit(&self, batch: WriteBatch) -> Result<()> {
@@ -163,6 +217,26 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::file(dir, e))
 }
 
+/// Node hashes are read from the committed store; a missing one means the
+/// caller asked about a tree larger than what was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("ledger storage: {0}")]
+pub struct HashReadError(String);
+
+impl HashReader for Store {
+    type Error = HashReadError;
+
+    fn read_hashes(&self, ids: &[NodeId]) -> std::result::Result<Vec<Hash>, HashReadError> {
+        ids.iter()
+            .map(|&id| {
+                let v = self.db.get(hash_key(id)).map_err(|e| HashReadError(e.to_string()))?;
+                let v = v.ok_or_else(|| HashReadError(format!("node hash {id:?} missing")))?;
+                Hash::try_from(v.as_ref()).map_err(|_| HashReadError(format!("node hash {id:?} corrupt")))
+            })
+            .collect()
+    }
+}
+
 /// Writes to apply together with [`Store::commit`].
 #[derive(Default)]
 pub struct WriteBatch(sled::Batch);
@@ -176,6 +250,11 @@ impl WriteBatch {
     /// Records that alert `id` of `publisher` is entry `index`.
     pub fn put_alert(&mut self, publisher: &str, id: &str, index: u64) {
         self.0.insert(alert_key(publisher, id), &index.to_be_bytes());
+    }
+
+    /// Stores a complete-subtree hash.
+    pub fn put_hash(&mut self, id: NodeId, hash: &Hash) {
+        self.0.insert(&hash_key(id), hash);
     }
 
     /// Records that entry `index` is the latest roster.

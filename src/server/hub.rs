@@ -5,12 +5,23 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, Caller, PublishError};
 use crate::ledger::entry::{self, NewEntry};
 use crate::ledger::{merkle, Appended, Ledger};
+use crate::note::NoteSigner;
 use crate::pb;
 use crate::policy;
 use crate::roster::{Member, Roster, SpkiHash};
 use prost::Message;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// How the hub signs its checkpoints.
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    /// The log's own signing key; its name is the log's origin line.
+    pub key: Arc<NoteSigner>,
+    /// Least time between two checkpoints.
+    pub checkpoint_interval: Duration,
+}
 
 /// Shared state behind every connection.
 pub struct Hub {
@@ -30,8 +41,8 @@ impl Hub {
     /// Opens the ledger in `data_dir` and brings its roster up to date with
     /// `roster`: an empty ledger gets it as its genesis entry; a different
     /// roster is appended as a new roster entry; an equal one changes nothing.
-    pub async fn open(data_dir: &Path, roster: Roster) -> Result<Self> {
-        let ledger = Ledger::open(data_dir)?;
+    pub async fn open(data_dir: &Path, roster: Roster, log: &LogOptions) -> Result<Self> {
+        let ledger = Ledger::open(data_dir, log.key.clone(), log.checkpoint_interval)?;
         let current = ledger.roster()?;
         if current.as_ref() != Some(&roster) {
             let appended = ledger.append(NewEntry::roster(roster.to_pb())).await?;

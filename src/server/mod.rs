@@ -11,7 +11,7 @@ mod hub;
 mod service;
 
 pub use conn::Peer;
-pub use hub::{unix_now, Hub};
+pub use hub::{unix_now, Hub, LogOptions};
 pub use service::Service;
 
 use crate::error::{Error, Result};

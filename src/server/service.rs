@@ -52,6 +52,15 @@ fn internal(e: crate::error::Error) -> Status {
     Status::unavailable("the hub could not read its ledger; retry later")
 }
 
+fn check_size(tree_size: u64, size: u64) -> Result<(), Status> {
+    match (1..=size).contains(&tree_size) {
+        true => Ok(()),
+        false => Err(Status::out_of_range(format!(
+            "tree_size {tree_size} must be between 1 and the ledger size {size}"
+        ))),
+    }
+}
+
 fn publisher_filter(f: &Option<pb::SubscribeFilter>) -> Result<(Vec<String>, bool), Status> {
     let Some(f) = f else { return Ok((Vec::new(), false)) };
     for p in &f.publishers {
@@ -120,6 +129,80 @@ impl Isthmus for Service {
         found
             .map(Response::new)
             .ok_or_else(|| Status::not_found("no such entry is visible to you"))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        req: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        self.caller(&req)?;
+        let min = req.into_inner().min_size;
+        let ledger = self.hub.ledger();
+        if min > ledger.size() {
+            return Err(Status::out_of_range(format!(
+                "min_size {min} is beyond the ledger's size {}; no such checkpoint can come soon",
+                ledger.size()
+            )));
+        }
+        let cp = ledger
+            .checkpoint_at_least(min.max(1), std::time::Duration::from_secs(10))
+            .await
+            .ok_or_else(|| Status::deadline_exceeded("no checkpoint of that size was signed in time; retry"))?;
+        Ok(Response::new(pb::CheckpointResponse {
+            note: cp.note.clone(),
+            size: cp.checkpoint.size,
+        }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        req: Request<pb::InclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProofResponse>, Status> {
+        let (member, _) = self.caller(&req)?;
+        let r = req.into_inner();
+        check_size(r.tree_size, self.hub.ledger().size())?;
+        if r.index >= r.tree_size {
+            return Err(Status::invalid_argument(format!(
+                "index {} is not below tree_size {}",
+                r.index, r.tree_size
+            )));
+        }
+        let entry = self.hub.visible_entry(&member, r.index).map_err(internal)?;
+        let entry = entry.ok_or_else(|| Status::not_found("no such entry is visible to you"))?;
+        let hashes = self
+            .hub
+            .ledger()
+            .inclusion_proof(r.index, r.tree_size)
+            .map_err(internal)?;
+        Ok(Response::new(pb::InclusionProofResponse {
+            index: r.index,
+            tree_size: r.tree_size,
+            leaf_hash: crate::ledger::merkle::leaf_hash(&entry.entry).to_vec(),
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        req: Request<pb::ConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProofResponse>, Status> {
+        self.caller(&req)?;
+        let r = req.into_inner();
+        check_size(r.new_size, self.hub.ledger().size())?;
+        if r.old_size == 0 || r.old_size > r.new_size {
+            return Err(Status::invalid_argument(format!(
+                "need 1 <= old_size <= new_size, got old_size {} and new_size {}",
+                r.old_size, r.new_size
+            )));
+        }
+        let hashes = self
+            .hub
+            .ledger()
+            .consistency_proof(r.old_size, r.new_size)
+            .map_err(internal)?;
+        Ok(Response::new(pb::ConsistencyProofResponse {
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
     }
 
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {

@@ -30,6 +30,8 @@ impl Daemon {
             .arg(certs.join("server.key.pem"))
             .arg("--roster")
             .arg(certs.join("roster.toml"))
+            .arg("--log-key")
+            .arg(certs.join("log.key"))
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -203,4 +205,148 @@ fn keygen_writes_a_usable_key_pair_and_refuses_to_overwrite() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains(&key.public_key().key_id()));
     assert_eq!(run().status.code(), Some(2), "never overwrites a key");
+}
+
+#[tokio::test]
+async fn receipts_verify_offline_and_tampering_is_caught() {
+    let (_fed, certs) = write_federation(30);
+    let data = tempfile::tempdir().expect("data");
+    let d = Daemon::start(certs.path(), data.path());
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/alert.toml");
+    let receipt = data.path().join("alert.tlog-proof");
+    let r = receipt.to_str().expect("utf-8");
+    let out = cli(
+        certs.path(),
+        &d.addr,
+        &["--as", "CO", "publish", example, "--receipt", r],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.terminate().success());
+
+    let offline = SocketAddr::from(([127, 0, 0, 1], 9));
+    let log_pub = certs.path().join("log.pub");
+    let lp = log_pub.to_str().expect("utf-8");
+    let out = cli(certs.path(), &offline, &["verify-receipt", r, "--log-key", lp]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("VALID: entry 1 "));
+
+    let text = std::fs::read_to_string(&receipt).expect("receipt");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[2] = "index 2".into();
+    std::fs::write(&receipt, lines.join("\n") + "\n").expect("tamper");
+    let out = cli(certs.path(), &offline, &["verify-receipt", r, "--log-key", lp]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("INVALID"));
+}
+
+fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
+                out.push((rel, std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_refuse_to_start() {
+    let (fed, certs) = write_federation(30);
+    let data = tempfile::tempdir().expect("data");
+    let d = Daemon::start(certs.path(), data.path());
+    let mut co = isthmus::client::connect(&d.addr.to_string(), &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    for i in 0..5 {
+        co.publish(sealed(&fed, "CO", &alert(&format!("e-{i}"), "CO", &["PA"])))
+            .await
+            .expect("publish");
+    }
+    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 6 })
+        .await
+        .expect("checkpoint covers all");
+    let online = tempfile::tempdir().expect("out");
+    let online_dir = online.path().join("export");
+    let out = cli(
+        certs.path(),
+        &d.addr,
+        &["--as", "AUDITOR", "export", online_dir.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(certs.path(), &d.addr, &["--as", "PA", "export", "/tmp/never"]);
+    assert_eq!(out.status.code(), Some(2), "only auditors export");
+    drop(co);
+    assert!(d.terminate().success());
+
+    let offline_dir = online.path().join("offline");
+    let st = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
+        .args(["export", "--data"])
+        .arg(data.path())
+        .arg("--out")
+        .arg(&offline_dir)
+        .status()
+        .expect("isthmusd export");
+    assert!(st.success());
+    assert_eq!(
+        tree_files(&online_dir),
+        tree_files(&offline_dir),
+        "same export either way"
+    );
+    let reader = isthmus::ledger::tiles::TileReader::open(&online_dir).expect("tiles");
+    let cp = reader.checkpoint(&fed.log.verifier()).expect("signed by the log key");
+    assert_eq!(cp.checkpoint.size, 6);
+    assert_eq!(reader.entries(6).count(), 6);
+
+    // A backup of the sled files from before the last publishes, restored
+    // under the newer checkpoint file: the hub must refuse to start.
+    let backup = tempfile::tempdir().expect("backup");
+    let d = Daemon::start(certs.path(), data.path());
+    let _ = d.terminate();
+    for (rel, bytes) in tree_files(data.path()) {
+        let p = backup.path().join(&rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("copy");
+    }
+    let d = Daemon::start(certs.path(), data.path());
+    let mut co = isthmus::client::connect(&d.addr.to_string(), &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    co.publish(sealed(&fed, "CO", &alert("late", "CO", &["PA"])))
+        .await
+        .expect("publish");
+    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 7 })
+        .await
+        .expect("checkpoint 7");
+    drop(co);
+    assert!(d.terminate().success());
+    for (rel, bytes) in tree_files(backup.path()) {
+        if rel != "checkpoint" {
+            std::fs::write(data.path().join(&rel), bytes).expect("restore old sled files");
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .args(
+            ["--ca", "--cert", "--key", "--roster", "--log-key"]
+                .iter()
+                .zip(["ca.pem", "server.pem", "server.key.pem", "roster.toml", "log.key"])
+                .flat_map(|(f, n)| [std::ffi::OsString::from(f), certs.path().join(n).into_os_string()]),
+        )
+        .output()
+        .expect("run isthmusd");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds 6 entries but the log already signed a checkpoint of size 7"),
+        "{err}"
+    );
 }

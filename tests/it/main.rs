@@ -6,5 +6,6 @@
 
 mod daemon;
 mod exchange;
+mod ledger;
 mod refusals;
 mod util;

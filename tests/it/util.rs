@@ -67,6 +67,14 @@ pub fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
     isthmus::envelope::seal(a, signing(fed, who))
 }
 
+/// The federation's log key, checkpoints every 50 ms.
+pub fn log_options(fed: &DevFederation) -> isthmus::server::LogOptions {
+    isthmus::server::LogOptions {
+        key: Arc::new(fed.log.clone()),
+        checkpoint_interval: Duration::from_millis(50),
+    }
+}
+
 /// An in-process hub serving on 127.0.0.1:0.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -81,7 +89,7 @@ impl TestServer {
     pub async fn start(fed: Arc<DevFederation>) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let hub = Arc::new(
-            Hub::open(data.path(), fed.roster().expect("roster"))
+            Hub::open(data.path(), fed.roster().expect("roster"), &log_options(&fed))
                 .await
                 .expect("open hub"),
         );

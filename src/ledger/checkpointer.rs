@@ -1,0 +1,110 @@
+//! Signing checkpoints: the log's promise about its own history.
+//!
+//! Rules (C2SP tlog-checkpoint, and what CT logs learned the hard way):
+//! sign only entries that are already durable (the size a checkpoint covers
+//! comes from the writer's durable size); never sign a tree smaller than one
+//! already signed; persist each checkpoint (flush + `fdatasync`) before
+//! anyone can see it; at most one checkpoint per interval, signed within one
+//! interval of the tree growing. [`verify_on_open`] refuses a store that is
+//! behind, or disagrees with, its last signed checkpoint.
+
+use super::checkpoint::{Checkpoint, SignedCheckpoint};
+use super::merkle;
+use super::store::Store;
+use crate::error::{Error, Result};
+use crate::note::NoteSigner;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The latest signed checkpoint, shared with readers.
+pub type Latest = watch::Receiver<Option<Arc<SignedCheckpoint>>>;
+
+/// Checks the stored checkpoints (in sled and in the file beside it; the
+/// larger wins) against the store and the configured key.
+pub fn verify_on_open(store: &Store, signer: &NoteSigner) -> Result<Option<SignedCheckpoint>> {
+    let mut best: Option<SignedCheckpoint> = None;
+    for note in [store.checkpoint()?, store.checkpoint_file()?].into_iter().flatten() {
+        let cp = open_note(&note, signer)?;
+        if best.as_ref().is_none_or(|b| cp.checkpoint.size > b.checkpoint.size) {
+            best = Some(cp);
+        }
+    }
+    let Some(cp) = best else { return Ok(None) };
+    check_store_matches(store, &cp)?;
+    Ok(Some(cp))
+}
+
+fn open_note(note: &str, signer: &NoteSigner) -> Result<SignedCheckpoint> {
+    SignedCheckpoint::open(note, &signer.verifier()).map_err(|e| {
+        Error::Config(format!(
+            "the ledger's last checkpoint does not verify with the configured log key {} ({e}); \
+             a log keeps its key for life: configure the key this ledger was started with",
+            signer.verifier_key()
+        ))
+    })
+}
+
+fn check_store_matches(store: &Store, cp: &SignedCheckpoint) -> Result<()> {
+    let len = store.len()?;
+    let size = cp.checkpoint.size;
+    if len < size {
+        return Err(Error::Storage(format!(
+            "the store holds {len} entries but the log already signed a checkpoint of size {size}: \
+             data was lost or an old copy was restored; refusing to start (restore the newest backup)"
+        )));
+    }
+    let root = merkle::tree_hash(size, store).map_err(|e| Error::Storage(format!("merkle: {e}")))?;
+    if root != cp.checkpoint.root {
+        return Err(Error::Storage(format!(
+            "the store's first {size} entries do not hash to the signed checkpoint's root: \
+             the store was altered; refusing to start"
+        )));
+    }
+    Ok(())
+}
+
+/// Signs and persists a checkpoint for `size`.
+fn sign(store: &Store, signer: &NoteSigner, size: u64) -> Result<SignedCheckpoint> {
+    let root = merkle::tree_hash(size, store).map_err(|e| Error::Storage(format!("merkle: {e}")))?;
+    let cp = Checkpoint {
+        origin: signer.name().to_owned(),
+        size,
+        root,
+        extensions: Vec::new(),
+    };
+    let signed = SignedCheckpoint::sign(cp, signer).map_err(|e| Error::Storage(format!("signing: {e}")))?;
+    store.put_checkpoint(&signed.note)?;
+    Ok(signed)
+}
+
+/// Runs until the ledger's writer stops: after the durable size grows, waits
+/// out the interval, then signs the durable tree.
+pub async fn run(
+    store: Arc<Store>,
+    signer: Arc<NoteSigner>,
+    mut size: watch::Receiver<u64>,
+    latest: watch::Sender<Option<Arc<SignedCheckpoint>>>,
+    interval: Duration,
+) {
+    loop {
+        let last = latest.borrow().as_ref().map_or(0, |c| c.checkpoint.size);
+        let durable = *size.borrow_and_update();
+        if durable > last {
+            let (st, sg) = (store.clone(), signer.clone());
+            match tokio::task::spawn_blocking(move || sign(&st, &sg, durable)).await {
+                Ok(Ok(cp)) => {
+                    tracing::debug!(size = durable, "checkpoint signed");
+                    latest.send_replace(Some(Arc::new(cp)));
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "checkpoint signing failed; will retry"),
+                Err(e) => tracing::error!(error = %e, "checkpoint task failed; will retry"),
+            }
+            tokio::time::sleep(interval).await;
+            continue;
+        }
+        if size.changed().await.is_err() {
+            return;
+        }
+    }
+}
