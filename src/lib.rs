@@ -18,6 +18,7 @@
 
 pub mod alert;
 pub mod alert_file;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

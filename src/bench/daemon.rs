@@ -1,0 +1,96 @@
+//! Starting a real `isthmusd` process for a benchmark: fresh DEV material in
+//! a temporary folder, a fresh data folder, 127.0.0.1 port 0, and the port
+//! read back from its log. Also reads its memory from /proc.
+
+use crate::devcerts::DevFederation;
+use anyhow::{anyhow, Context};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running hub process; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `isthmusd` next to the running executable.
+pub fn sibling_isthmusd() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name("isthmusd");
+    match path.is_file() {
+        true => Ok(path),
+        false => Err(anyhow!(
+            "{} not found; build it first (cargo build --release)",
+            path.display()
+        )),
+    }
+}
+
+impl Daemon {
+    /// Writes `fed` to `dir/certs` and starts `isthmusd` on `dir/data`.
+    pub fn start(bin: &Path, fed: &DevFederation, dir: &Path) -> anyhow::Result<Daemon> {
+        let certs = dir.join("certs");
+        fed.write(&certs)?;
+        let mut cmd = Command::new(bin);
+        cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("data"));
+        for (flag, file) in [
+            ("--ca", "ca.pem"),
+            ("--cert", "server.pem"),
+            ("--key", "server.key.pem"),
+        ] {
+            cmd.arg(flag).arg(certs.join(file));
+        }
+        cmd.arg("--roster")
+            .arg(certs.join("roster.toml"))
+            .arg("--log-key")
+            .arg(certs.join("log.key"));
+        let mut child = cmd
+            .env("RUST_LOG", "warn,isthmusd=info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting isthmusd")?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("addr=").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .context("isthmusd did not report its address")?;
+        Ok(Daemon {
+            child,
+            addr: addr.parse()?,
+        })
+    }
+
+    /// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`).
+    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        };
+        Some((field("VmHWM:")?, field("VmRSS:")?))
+    }
+}

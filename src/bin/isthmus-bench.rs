@@ -1,0 +1,82 @@
+//! `isthmus-bench`: the load generator (see `isthmus::bench`). Starts its
+//! own `isthmusd` on 127.0.0.1 and measures it; every run is bounded.
+
+use clap::Parser;
+use std::time::Duration;
+
+/// Load generator for isthmusd (loopback only, bounded in time and count).
+#[derive(Debug, Parser)]
+#[command(name = "isthmus-bench", version)]
+struct Args {
+    /// Publishing connections (one delegation each).
+    #[arg(long, default_value_t = 20)]
+    publishers: usize,
+    /// Publish calls in flight per publisher.
+    #[arg(long, default_value_t = 64)]
+    inflight: usize,
+    /// Subscribers that read every alert.
+    #[arg(long, default_value_t = 20)]
+    subscribers: usize,
+    /// Subscribers that never read.
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
+    /// Publishing phase length, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Most alerts to publish (pre-signed before the clock starts).
+    #[arg(long, default_value_t = 100_000)]
+    max_alerts: usize,
+    /// Offered load, alerts/s in total (open loop); default: closed loop.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Alert summary size in bytes.
+    #[arg(long, default_value_t = 600)]
+    summary_bytes: usize,
+    /// Unary baseline phase length, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    unary_seconds: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let opts = isthmus::bench::Options {
+        isthmusd: isthmus::bench::sibling_isthmusd()?,
+        publishers: a.publishers,
+        inflight: a.inflight,
+        subscribers: a.subscribers,
+        stalled: a.stalled,
+        duration: Duration::from_secs_f64(a.seconds),
+        max_alerts: a.max_alerts,
+        rate: a.rate,
+        summary_bytes: a.summary_bytes,
+        unary_duration: Duration::from_secs_f64(a.unary_seconds),
+    };
+    let r = isthmus::bench::run(&opts).await?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!("bare mTLS unary (WhoAmI)      {:>10.0} calls/s", r.unary_calls_per_s);
+    println!(
+        "durable publishes             {:>10.0} /s  ({} acked; {:.2} x unary)",
+        r.publishes_per_s, r.published, r.ratio_to_unary
+    );
+    println!(
+        "publish latency p50/p99/p999  {:>8.2} / {:.2} / {:.2} ms",
+        r.publish_ms[0], r.publish_ms[1], r.publish_ms[2]
+    );
+    println!(
+        "delivered to all p50/p99      {:>8.2} / {:.2} ms",
+        r.delivered_to_all_ms[0], r.delivered_to_all_ms[1]
+    );
+    println!("lost / duplicated             {:>10} / {}", r.lost, r.duplicated);
+    println!(
+        "server RSS peak / end         {:>8.1} / {:.1} MiB",
+        r.server_peak_rss_mib, r.server_rss_end_mib
+    );
+    Ok(())
+}
