@@ -4,6 +4,8 @@
 //! in one run, so the ratio holds; the store lives in a temp folder on the
 //! machine's real disk.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use isthmus::ledger::store::{Store, WriteBatch};
 

@@ -3,6 +3,8 @@
 //! in a 1,000,000-entry tree, reading node hashes through the storage seam
 //! (here the in-memory reader, so this measures the maths, not sled).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use isthmus::ledger::merkle::{self, Hash, MemoryHashes};
 use std::hint::black_box;

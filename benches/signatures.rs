@@ -4,6 +4,8 @@
 //! verifier on every core. Each iteration verifies the same 1,024 distinct
 //! (key, message, signature) items of alert-envelope size.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use isthmus::crypto::batch::{verify_batch, verify_parallel, Item};
 use isthmus::crypto::{PublicKey, Signature, SigningKey};
