@@ -72,6 +72,10 @@ pub struct Report {
     pub lost: usize,
     /// Deliveries received more than once.
     pub duplicated: usize,
+    /// Server CPU time per unary call, µs (user + system, from /proc).
+    pub server_cpu_us_per_unary: f64,
+    /// Server CPU time per durable publish, µs (includes fan-out to subscribers).
+    pub server_cpu_us_per_publish: f64,
     /// Server peak RSS (VmHWM), MiB.
     pub server_peak_rss_mib: f64,
     /// Server RSS at the end, MiB.
@@ -85,7 +89,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let daemon = Daemon::start(&opts.isthmusd, &fed, dir.path())?;
     let server = daemon.addr.to_string();
     let pubs = connect_many(&server, &fed, opts.publishers, 0).await?;
-    let unary = unary_rate(&pubs, opts.inflight, opts.unary_duration).await;
+    let cpu0 = daemon.cpu_time().unwrap_or_default();
+    let (unary, calls) = unary_rate(&pubs, opts.inflight, opts.unary_duration).await;
+    let cpu_unary = daemon.cpu_time().unwrap_or_default().saturating_sub(cpu0);
     let envelopes = presign(&fed, opts);
     let start = pubs[0]
         .clone()
@@ -96,7 +102,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let (stop_tx, stop) = watch::channel(u64::MAX);
     let subs = spawn_subscribers(&server, &fed, opts, start, stop).await?;
     let _stalled = open_stalled(&server, &fed, opts.stalled, start).await?;
-    let t0 = Instant::now();
+    let (t0, cpu1) = (Instant::now(), daemon.cpu_time().unwrap_or_default());
     let acks = publish_all(pubs, envelopes, opts, t0).await;
     let elapsed = acks.iter().map(|a| a.2).max().map_or(Duration::ZERO, |t| t - t0);
     stop_tx.send_replace(acks.iter().map(|a| a.0).max().unwrap_or(0));
@@ -104,8 +110,12 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     for s in subs {
         received.push(s.await.context("subscriber task")?);
     }
+    let cpu_publish = daemon.cpu_time().unwrap_or_default().saturating_sub(cpu1);
     let memory = daemon.memory_kib().unwrap_or((0, 0));
-    Ok(summarise(unary, &acks, &received, elapsed, memory))
+    let mut report = summarise(unary, &acks, &received, elapsed, memory);
+    report.server_cpu_us_per_unary = cpu_unary.as_secs_f64() * 1e6 / calls.max(1) as f64;
+    report.server_cpu_us_per_publish = cpu_publish.as_secs_f64() * 1e6 / acks.len().max(1) as f64;
+    Ok(report)
 }
 
 async fn connect_many(server: &str, fed: &DevFederation, n: usize, offset: usize) -> anyhow::Result<Vec<Client>> {
@@ -123,8 +133,9 @@ async fn connect_many(server: &str, fed: &DevFederation, n: usize, offset: usize
     Ok(out)
 }
 
-/// Bare unary calls per second with `inflight` calls per connection.
-async fn unary_rate(clients: &[Client], inflight: usize, limit: Duration) -> f64 {
+/// Bare unary calls per second with `inflight` calls per connection, and
+/// how many were made.
+async fn unary_rate(clients: &[Client], inflight: usize, limit: Duration) -> (f64, u64) {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + limit;
     let mut tasks = Vec::new();
@@ -144,7 +155,8 @@ async fn unary_rate(clients: &[Client], inflight: usize, limit: Duration) -> f64
     for t in tasks {
         let _ = t.await;
     }
-    count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64().max(1e-9)
+    let n = count.load(Ordering::Relaxed);
+    (n as f64 / t0.elapsed().as_secs_f64().max(1e-9), n)
 }
 
 /// Signs every alert before the clock starts, on all cores.
@@ -337,6 +349,8 @@ fn summarise(unary: f64, acks: &[Ack], received: &[Received], elapsed: Duration,
         delivered_to_all_ms: [delivered.ms(0.5), delivered.ms(0.99)],
         lost,
         duplicated,
+        server_cpu_us_per_unary: 0.0,
+        server_cpu_us_per_publish: 0.0,
         server_peak_rss_mib: mem.0 as f64 / 1024.0,
         server_rss_end_mib: mem.1 as f64 / 1024.0,
     }

@@ -88,6 +88,7 @@
 
 pub mod batch;
 mod ed25519;
+pub mod queue;
 
 pub use ed25519::{verify, KeyError, PublicKey, Signature, SignatureError, SigningKey};
 

@@ -30,6 +30,9 @@ const META_ROSTER: &[u8] = b"mroster";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
 const HASH: u8 = b'h';
 const CHECKPOINT_FILE: &str = "checkpoint";
+/// sled's page cache: bounded so the hub's memory does not grow with the
+/// ledger (sled's default is 1 GiB); older entries are read from disk.
+const CACHE_BYTES: u64 = 64 << 20;
 /// 8 MiB segments: blob threshold 2 MiB, far above a 17-entry leaf.
 const SEGMENT_SIZE: usize = 8 << 20;
 
@@ -80,6 +83,7 @@ impl Store {
         let db = sled::Config::new()
             .path(dir)
             .segment_size(SEGMENT_SIZE)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(storage)?;
         let data_path = dir.join("db");

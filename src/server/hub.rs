@@ -10,6 +10,7 @@ use crate::pb;
 use crate::policy;
 use crate::roster::{Member, Roster, SpkiHash};
 use prost::Message;
+use crate::crypto::queue::VerifyQueue;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub struct LogOptions {
 /// Shared state behind every connection.
 pub struct Hub {
     ledger: Ledger,
+    verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
 }
 
@@ -48,10 +50,7 @@ impl Hub {
             let appended = ledger.append(NewEntry::roster(roster.to_pb())).await?;
             tracing::info!(?appended, genesis = current.is_none(), "roster entry appended");
         }
-        Ok(Hub {
-            ledger,
-            roster: RwLock::new(Arc::new(roster)),
-        })
+        Ok(Hub { ledger, verifier: VerifyQueue::start()?, roster: RwLock::new(Arc::new(roster)) })
     }
 
     /// The ledger.
@@ -82,9 +81,14 @@ impl Hub {
         if let Some(receipt) = self.replayed(env, member)? {
             return Ok(receipt);
         }
-        let roster = self.roster();
+        let (roster, now) = (self.roster(), unix_now());
+        let signed = ingest::check_authorship(env, member, &roster, now)?;
+        let pae = crate::envelope::pae(&env.payload_type, &env.payload);
+        if !self.verifier.verify(signed.key, pae, signed.sig).await {
+            return Err(PublishError::BadSignature(signed.key_id));
+        }
         let exists = |id: &str| matches!(self.ledger.alert_index(member.id.as_str(), id), Ok(Some(_)));
-        let accepted = ingest::check(env, Caller { member, spki }, &roster, unix_now(), exists)?;
+        let accepted = ingest::check_content(env, Caller { member, spki }, &roster, now, exists)?;
         let leaf = merkle::leaf_hash(&accepted.entry.bytes);
         match self.ledger.append(accepted.entry).await? {
             Appended::New(index) => Ok(self.receipt(index, leaf, false)),
@@ -95,7 +99,7 @@ impl Hub {
     /// The original receipt if `env` is exactly an envelope the caller
     /// already published; ALREADY_EXISTS if its id was used for another.
     fn replayed(&self, env: &pb::Envelope, member: &Member) -> Result<Option<pb::PublishReceipt>, PublishError> {
-        let Ok(alert) = pb::Alert::decode(env.payload.as_slice()) else {
+        let Ok(alert) = AlertKeyView::decode(env.payload.as_slice()) else {
             return Ok(None);
         };
         if alert.publisher != member.id.as_str() {
@@ -149,4 +153,14 @@ pub fn visible(
 ) -> Option<pb::LedgerEntry> {
     let decoded = entry::decode(&bytes).ok()?;
     (policy::may_see(viewer, &decoded) && also(&decoded)).then_some(pb::LedgerEntry { index, entry: bytes })
+}
+
+/// Just the idempotency key of an encoded `isthmus.v1.Alert` (fields 1 and
+/// 2); prost skips every other field without decoding it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct AlertKeyView {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    publisher: String,
 }
