@@ -200,6 +200,9 @@ pub enum Unusable {
         /// Why.
         source: CheckpointError,
     },
+    /// The signature verifier thread stopped (a bug, not the export's fault).
+    #[error("the signature verifier thread stopped unexpectedly")]
+    VerifierStopped,
     /// Reading the export failed part way (not a missing file: an I/O error).
     #[error("reading the export: {0}")]
     Read(TileError),

@@ -1,11 +1,14 @@
 //! Alert signatures, verified in chunks with
 //! [`crate::crypto::batch::verify_parallel`] — the same ZIP-215 rule ingest
 //! applies one by one, so audit and ingest can never disagree — on every
-//! core. Memory stays bounded: at most [`CHUNK`] pending signatures (their
-//! `PAE(payload_type, payload)` messages) are held at once, and only the
-//! first failure is kept.
+//! core, on a worker thread so the scan goes on meanwhile. Memory stays
+//! bounded: at most three chunks of [`CHUNK`] signatures (with their
+//! `PAE(payload_type, payload)` messages) exist at once, and only the first
+//! failure is kept.
 
-use super::error::{AuditError, Reason};
+use std::sync::mpsc;
+
+use super::error::{AuditError, Reason, Unusable};
 use crate::crypto::batch::{verify_parallel, Item};
 use crate::crypto::{PublicKey, Signature};
 
@@ -26,19 +29,53 @@ pub(crate) struct Pending {
     pub msg: Vec<u8>,
 }
 
-/// Pending signatures of consecutive entries, verified a chunk at a time.
-#[derive(Debug, Default)]
+/// Pending signatures of consecutive entries, verified a chunk at a time
+/// on a worker thread while the scan goes on (the scan and the verifier
+/// share the cores). At most three chunks exist at once: one filling, one
+/// queued, one being verified. Results come back in order, so the first
+/// failure received is the earliest.
+#[derive(Debug)]
 pub(crate) struct SigBatch {
     pending: Vec<(u64, Pending)>,
+    jobs: mpsc::SyncSender<Vec<(u64, Pending)>>,
+    results: mpsc::Receiver<Result<(), AuditError>>,
+    in_flight: usize,
     checked: u64,
 }
 
+impl Default for SigBatch {
+    fn default() -> Self {
+        let (jobs, queue) = mpsc::sync_channel::<Vec<(u64, Pending)>>(1);
+        let (done, results) = mpsc::channel();
+        std::thread::spawn(move || {
+            for chunk in queue {
+                if done.send(verify_chunk(&chunk)).is_err() {
+                    break;
+                }
+            }
+        });
+        SigBatch {
+            pending: Vec::with_capacity(CHUNK),
+            jobs,
+            results,
+            in_flight: 0,
+            checked: 0,
+        }
+    }
+}
+
 impl SigBatch {
-    /// Queues the signature of entry `index`, verifying the chunk when full.
+    /// Queues the signature of entry `index`; a full chunk goes to the
+    /// verifier. Fails with the first bad signature known so far.
     pub fn push(&mut self, index: u64, p: Pending) -> Result<(), AuditError> {
         self.pending.push((index, p));
-        if self.pending.len() >= CHUNK {
-            return self.flush();
+        if self.pending.len() < CHUNK {
+            return Ok(());
+        }
+        self.send()?;
+        while let Ok(result) = self.results.try_recv() {
+            self.in_flight -= 1;
+            result?;
         }
         Ok(())
     }
@@ -46,28 +83,52 @@ impl SigBatch {
     /// Verifies everything queued; the first bad signature is a failure at
     /// its entry.
     pub fn flush(&mut self) -> Result<(), AuditError> {
-        let items: Vec<Item> = self
-            .pending
-            .iter()
-            .map(|(_, p)| Item {
-                key: &p.key,
-                msg: &p.msg,
-                sig: &p.sig,
-            })
-            .collect();
-        let first_bad = verify_parallel(&items, 0).first().copied();
-        self.checked += items.len() as u64;
-        let result = match first_bad.and_then(|i| self.pending.get(i)) {
-            Some((index, p)) => Err(AuditError::at(*index, Reason::BadSignature { key_id: p.key.key_id() })),
-            None => Ok(()),
-        };
-        self.pending.clear();
-        result
+        if !self.pending.is_empty() {
+            self.send()?;
+        }
+        while self.in_flight > 0 {
+            let result = self.results.recv().map_err(|_| Unusable::VerifierStopped)?;
+            self.in_flight -= 1;
+            result?;
+        }
+        Ok(())
     }
 
-    /// Signatures verified so far (all of them good unless a flush failed).
+    /// Hands the filling chunk to the verifier thread (or, should it have
+    /// stopped, verifies it here).
+    fn send(&mut self) -> Result<(), AuditError> {
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        self.checked += chunk.len() as u64;
+        match self.jobs.send(chunk) {
+            Ok(()) => {
+                self.in_flight += 1;
+                Ok(())
+            }
+            Err(mpsc::SendError(chunk)) => verify_chunk(&chunk),
+        }
+    }
+
+    /// Signatures verified or being verified (all good unless a flush failed).
     pub fn checked(&self) -> u64 {
         self.checked
+    }
+}
+
+/// Verifies one chunk on every core; the first bad signature is a failure
+/// at its entry.
+fn verify_chunk(chunk: &[(u64, Pending)]) -> Result<(), AuditError> {
+    let items: Vec<Item> = chunk
+        .iter()
+        .map(|(_, p)| Item {
+            key: &p.key,
+            msg: &p.msg,
+            sig: &p.sig,
+        })
+        .collect();
+    let first_bad = verify_parallel(&items, 0).first().copied();
+    match first_bad.and_then(|i| chunk.get(i)) {
+        Some((index, p)) => Err(AuditError::at(*index, Reason::BadSignature { key_id: p.key.key_id() })),
+        None => Ok(()),
     }
 }
 
@@ -96,6 +157,7 @@ mod tests {
             batch.push(i * 2, p).unwrap();
         }
         let err = batch.flush().unwrap_err();
+        assert!(batch.flush().is_ok(), "nothing left in flight");
         let want = (CHUNK as u64 + 7) * 2;
         assert!(
             matches!(err, AuditError::Failure { index: Some(i), reason: Reason::BadSignature { .. } } if i == want)
