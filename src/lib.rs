@@ -14,10 +14,13 @@
 //! commit) → the publisher gets its receipt, and subscribers, woken by the
 //! new durable size, read it through [`policy::may_see`].
 //!
-//! Binaries are thin: `isthmusd` ([`server::run`]), `isthmus` ([`cli`]).
+//! Binaries are thin: `isthmusd` ([`server::run`]), `isthmus` ([`cli`]),
+//! `isthmus-audit` ([`audit::verify`], offline), `isthmus-bench`
+//! ([`bench::run`], load generator).
 
 pub mod alert;
 pub mod alert_file;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod client;

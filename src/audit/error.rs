@@ -1,0 +1,209 @@
+//! What the auditor can conclude besides "intact": either the export breaks
+//! a promise the hub made (an [`AuditError::Failure`], exit code 1, with the
+//! first bad entry when one can be named), or the auditor could not check it
+//! at all (an [`AuditError::Unusable`], exit code 2: wrong path, unreadable
+//! key, I/O). The two must never be confused: "could not check" is not
+//! "tampered", and a tampered export is never reported as unusable.
+
+use std::path::PathBuf;
+
+use crate::ingest::PublishError;
+use crate::ledger::checkpoint::CheckpointError;
+use crate::ledger::tiles::TileError;
+use crate::note::NoteError;
+use crate::roster::RosterError;
+
+/// Why an audit did not end in "intact".
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The export is not what the trusted log key signed, or an entry breaks
+    /// a rule the hub enforces at ingest.
+    #[error("integrity failure{}: {reason}", at(*index))]
+    Failure {
+        /// The first bad entry, when the failure is about one entry.
+        index: Option<u64>,
+        /// What is wrong.
+        reason: Reason,
+    },
+    /// The input could not be checked at all.
+    #[error("unusable input: {0}")]
+    Unusable(#[from] Unusable),
+}
+
+fn at(index: Option<u64>) -> String {
+    index.map(|i| format!(" at entry {i}")).unwrap_or_default()
+}
+
+impl AuditError {
+    /// A failure at entry `index`.
+    pub fn at(index: u64, reason: Reason) -> Self {
+        AuditError::Failure {
+            index: Some(index),
+            reason,
+        }
+    }
+
+    /// A failure about the export as a whole.
+    pub fn whole(reason: Reason) -> Self {
+        AuditError::Failure { index: None, reason }
+    }
+}
+
+/// Why the export is not intact.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The export's checkpoint does not open with the trusted log key.
+    #[error("the checkpoint is not signed by the trusted log key: {0}")]
+    Checkpoint(CheckpointError),
+    /// An entry bundle the checkpoint covers is missing or damaged: the
+    /// export does not hold exactly the entries the checkpoint counts.
+    #[error("the export does not hold the {size} entries the checkpoint counts: {source}")]
+    Bundle {
+        /// The checkpoint's tree size.
+        size: u64,
+        /// What the reader found.
+        source: TileError,
+    },
+    /// The entry does not decode as `isthmus.v1.Entry`.
+    #[error("entry does not decode as isthmus.v1.Entry: {0}")]
+    Decode(prost::DecodeError),
+    /// The entry has neither a roster nor a submission.
+    #[error("entry has an empty body")]
+    EmptyEntry,
+    /// Entry 0 is not a roster.
+    #[error("entry 0 must be the genesis roster")]
+    NoGenesis,
+    /// A roster entry does not parse into a valid roster.
+    #[error("invalid roster entry: {0}")]
+    Roster(RosterError),
+    /// A submission without an envelope.
+    #[error("submission has no envelope")]
+    NoEnvelope,
+    /// A submission without the hub's acceptance time.
+    #[error("submission has no acceptance time")]
+    NoAcceptanceTime,
+    /// The submitting principal is not in the roster in force.
+    #[error("principal {0:?} is not in the roster in force")]
+    UnknownPrincipal(String),
+    /// The TLS identity recorded is not bound to the principal.
+    #[error("the TLS client key recorded (SPKI SHA-256 {spki}) is not bound to {principal} in the roster in force")]
+    TransportMismatch {
+        /// The roster principal.
+        principal: String,
+        /// Hex of the recorded SPKI hash.
+        spki: String,
+    },
+    /// Ingest, re-run with the recorded time and roster, refuses the envelope.
+    #[error("ingest would refuse it: {0}")]
+    Refused(PublishError),
+    /// The alert signature fails the project's Ed25519 rule.
+    #[error("alert signature does not verify under roster key {key_id} (the ingest rule, ZIP-215)")]
+    BadSignature {
+        /// The key id of the roster key.
+        key_id: String,
+    },
+    /// The stored bytes differ from what ingest produces for the envelope.
+    #[error("the stored entry is not byte for byte what ingest records for this envelope (principal, TLS key, time, recipients or encoding differ)")]
+    NotReproduced,
+    /// A (publisher, alert id) pair appears twice.
+    #[error("alert id {id:?} of {publisher} was already recorded at entry {first}")]
+    Duplicate {
+        /// The publisher.
+        publisher: String,
+        /// The alert id.
+        id: String,
+        /// Where it was first recorded.
+        first: u64,
+    },
+    /// The entry's leaf hash is not the one in the hash tiles the signed
+    /// root covers: the entry was altered, moved, inserted or removed.
+    #[error("the entry is not the one the signed tree holds at this index (its leaf hash differs from the hash tiles that hash to the signed root)")]
+    LeafMismatch,
+    /// The Merkle root recomputed from every entry is not the signed root.
+    #[error("the Merkle root of the entries is {computed}, but the checkpoint signs {signed}")]
+    RootMismatch {
+        /// Base64 of the recomputed root.
+        computed: String,
+        /// Base64 of the signed root.
+        signed: String,
+    },
+    /// The hash tiles do not agree with the signed checkpoint.
+    #[error("the hash tiles are damaged: {0}")]
+    Tiles(String),
+    /// The trusted old checkpoint is larger than the export's.
+    #[error("rollback: the trusted earlier checkpoint has size {old_size}, this export's checkpoint only {new_size}")]
+    Rollback {
+        /// Size of the trusted earlier checkpoint.
+        old_size: u64,
+        /// Size of the export's checkpoint.
+        new_size: u64,
+    },
+    /// The first `old_size` entries do not hash to the old root.
+    #[error("fork: the first {old_size} entries do not hash to the trusted earlier checkpoint's root; the log was rewritten")]
+    Fork {
+        /// Size of the trusted earlier checkpoint.
+        old_size: u64,
+    },
+    /// The tiles give no valid consistency proof between the checkpoints.
+    #[error("no valid consistency proof from size {old_size} to {new_size} in the hash tiles: {detail}")]
+    Inconsistent {
+        /// Size of the trusted earlier checkpoint.
+        old_size: u64,
+        /// Size of the export's checkpoint.
+        new_size: u64,
+        /// Why the proof failed.
+        detail: String,
+    },
+}
+
+/// Why the input could not be audited.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unusable {
+    /// The trusted log key is not a C2SP verifier key.
+    #[error("trusted log key: {0}")]
+    LogKey(NoteError),
+    /// The file holding the trusted log key cannot be read.
+    #[error("cannot read trusted log key file {path}: {source}")]
+    LogKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The export directory or its checkpoint cannot be read.
+    #[error("export {path}: {source}")]
+    Export {
+        /// The export directory.
+        path: PathBuf,
+        /// Why.
+        source: TileError,
+    },
+    /// The export's checkpoint file is not a signed note at all.
+    #[error("the export's checkpoint file is not a signed note: {0}")]
+    CheckpointFormat(CheckpointError),
+    /// The trusted earlier checkpoint cannot be read.
+    #[error("cannot read earlier checkpoint {path}: {source}")]
+    OldCheckpointFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The trusted earlier checkpoint does not open with the trusted key.
+    #[error("earlier checkpoint {path} does not open with the trusted log key: {source}")]
+    OldCheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: CheckpointError,
+    },
+    /// The signature verifier thread stopped (a bug, not the export's fault).
+    #[error("the signature verifier thread stopped unexpectedly")]
+    VerifierStopped,
+    /// Reading the export failed part way (not a missing file: an I/O error).
+    #[error("reading the export: {0}")]
+    Read(TileError),
+}

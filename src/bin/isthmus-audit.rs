@@ -1,0 +1,86 @@
+//! `isthmus-audit`: the offline auditor. Parses arguments, runs
+//! `isthmus::audit::verify` once and prints its report; exit code 0 intact,
+//! 1 integrity failure, 2 unusable input (clap's usage errors are 2 too).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use isthmus::audit::{self, Options, Report};
+
+/// Verify an Isthmus ledger export offline, trusting only the log key.
+#[derive(Debug, Parser)]
+#[command(name = "isthmus-audit", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify an export directory (C2SP tlog-tiles layout).
+    Verify {
+        /// The export directory.
+        export: PathBuf,
+        /// Trusted log key (C2SP verifier key `name+hash+base64`) or a file holding it.
+        #[arg(long, value_name = "VKEY_OR_FILE")]
+        log_key: String,
+        /// Your last trusted checkpoint note: the export must extend it.
+        #[arg(long, value_name = "OLD_CHECKPOINT")]
+        since: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let Command::Verify {
+        export,
+        log_key,
+        since,
+        json,
+    } = Cli::parse().command;
+    let opts = Options {
+        log_key: &log_key,
+        since: since.as_deref(),
+    };
+    let report = match std::io::stderr().is_terminal() {
+        true => audit::verify(&export, &opts, &mut progress_bar()),
+        false => audit::verify(&export, &opts, &mut |_, _| {}),
+    };
+    if let Err(e) = print(&report, json) {
+        eprintln!("isthmus-audit: {e:#}");
+    }
+    ExitCode::from(report.exit_code())
+}
+
+/// Writes the report; a closed stdout (broken pipe) is not an error, and
+/// never changes the exit code, which carries the verdict.
+fn print(report: &Report, json: bool) -> anyhow::Result<()> {
+    let text = match json {
+        true => format!("{}\n", report.to_json()),
+        false => report.to_text(),
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the report to stdout"),
+    }
+}
+
+/// A one-line progress display on stderr, redrawn at most 10 times a second.
+fn progress_bar() -> impl FnMut(u64, u64) {
+    let mut last = Instant::now();
+    move |done, total| {
+        if done < total && last.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        last = Instant::now();
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
+        let end = if done >= total { "\n" } else { "" };
+        eprint!("\rverifying {done}/{total} entries ({pct}%){end}");
+    }
+}

@@ -1,0 +1,586 @@
+//! The offline auditor on realistic exports: a development federation, a
+//! genesis roster and alerts accepted by the hub's own `ingest::check`,
+//! written in the C2SP tlog-tiles layout with `TileWriter` and a signed
+//! checkpoint, then damaged in every way the audit must notice. The export
+//! builder ([`Log::export`]) is the one seam to swap for a real server's
+//! export command: tests only need an [`Export`] (a directory and its log
+//! key).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use isthmus::audit::{self, AuditError, Options, Reason, Report};
+use isthmus::crypto::SigningKey;
+use isthmus::devcerts::DevFederation;
+use isthmus::ingest::{self, Caller, PublishError};
+use isthmus::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
+use isthmus::ledger::entry::{self, NewEntry};
+use isthmus::ledger::merkle::{leaf_hash, CompactRange};
+use isthmus::ledger::tiles::{tile_path, TileWriter, TILE_WIDTH};
+use isthmus::note::NoteSigner;
+use isthmus::pb;
+use isthmus::roster::{unix_to_pb, Roster, RosterKey};
+use isthmus::server::unix_now;
+use prost::Message;
+
+use super::util::{alert, principal, sealed};
+
+const ORIGIN: &str = "localhost/isthmus-test-log";
+
+/// A ledger built without a server: the entries exactly as the hub stores
+/// them, and the log key that signs its checkpoints.
+struct Log {
+    fed: DevFederation,
+    roster: Roster,
+    signer: NoteSigner,
+    entries: Vec<Vec<u8>>,
+    seen: HashSet<(String, String)>,
+}
+
+/// An export directory and the verifier key to audit it with.
+struct Export {
+    dir: tempfile::TempDir,
+    key: String,
+    checkpoint: SignedCheckpoint,
+}
+
+impl Export {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Log {
+    /// Genesis roster only.
+    fn new() -> Self {
+        let fed = DevFederation::generate(30).expect("federation");
+        let roster = fed.roster().expect("roster");
+        let (signer, _) = NoteSigner::generate(ORIGIN).expect("log key");
+        let genesis = NewEntry::roster(roster.to_pb()).bytes;
+        Log {
+            fed,
+            roster,
+            signer,
+            entries: vec![genesis],
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Genesis roster and `n` alerts from every delegation in turn, some to
+    /// ALL, the fifth one a retraction by its originator.
+    fn with_alerts(n: usize) -> Self {
+        let mut log = Log::new();
+        let codes: Vec<String> = log.roster.delegations().map(|m| m.id.to_string()).collect();
+        for i in 0..n {
+            let who = &codes[i % codes.len()];
+            let to: &[&str] = if i % 3 == 0 { &["ALL"] } else { &["CO", "PA"] };
+            let mut a = alert(&format!("a-{i}"), who, to);
+            if i == 4 + codes.len() {
+                a.amends = Some(pb::Amendment {
+                    id: "a-4".into(),
+                    kind: pb::AmendmentKind::Retraction as i32,
+                    reason: "duplicate report".into(),
+                });
+            }
+            log.publish(who, &a);
+        }
+        log
+    }
+
+    /// Appends `a` by `who` as ingest accepts it now.
+    fn publish(&mut self, who: &str, a: &pb::Alert) -> u64 {
+        let bytes = self.accept(who, &sealed(&self.fed, who, a), unix_now());
+        self.seen.insert((who.to_owned(), a.id.clone()));
+        self.entries.push(bytes);
+        self.entries.len() as u64 - 1
+    }
+
+    /// The entry ingest stores for `env` from `who` at `now`.
+    fn accept(&self, who: &str, env: &pb::Envelope, now: i64) -> Vec<u8> {
+        let member = &principal(&self.fed, who).member;
+        let caller = Caller {
+            member,
+            spki: &member.tls_spki[0],
+        };
+        let exists = |id: &str| self.seen.contains(&(who.to_owned(), id.to_owned()));
+        ingest::check(env, caller, &self.roster, now, exists)
+            .expect("ingest accepts")
+            .entry
+            .bytes
+    }
+
+    fn export(&self) -> Export {
+        self.export_of(&self.entries)
+    }
+
+    /// An export of `entries` (however modified) with a checkpoint signed
+    /// by this log's key.
+    fn export_of(&self, entries: &[Vec<u8>]) -> Export {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let checkpoint = write_export(dir.path(), entries, &self.signer);
+        Export {
+            dir,
+            key: self.signer.verifier_key(),
+            checkpoint,
+        }
+    }
+
+    /// The checkpoint of the first `n` entries, signed by the log key.
+    fn checkpoint_of(&self, n: usize) -> SignedCheckpoint {
+        sign(&self.entries[..n], &self.signer)
+    }
+}
+
+fn sign(entries: &[Vec<u8>], signer: &NoteSigner) -> SignedCheckpoint {
+    let mut range = CompactRange::new();
+    entries.iter().for_each(|e| range.push(leaf_hash(e)));
+    let cp = Checkpoint {
+        origin: signer.name().to_owned(),
+        size: entries.len() as u64,
+        root: range.root(),
+        extensions: vec![],
+    };
+    SignedCheckpoint::sign(cp, signer).expect("sign checkpoint")
+}
+
+fn write_export(dir: &Path, entries: &[Vec<u8>], signer: &NoteSigner) -> SignedCheckpoint {
+    let mut writer = TileWriter::create(dir).expect("tile writer");
+    for e in entries {
+        writer.append(e).expect("append");
+    }
+    let signed = sign(entries, signer);
+    writer.finish(&signed.note).expect("finish export");
+    signed
+}
+
+/// Replaces the entry bundles with `entries`, named for a tree of `size`.
+fn rewrite_bundles(dir: &Path, entries: &[Vec<u8>], size: u64) {
+    std::fs::remove_dir_all(dir.join("tile/entries")).expect("remove bundles");
+    for (n, chunk) in entries.chunks(TILE_WIDTH).enumerate() {
+        let n = n as u64;
+        let full = (n + 1) * TILE_WIDTH as u64 <= size;
+        let width = if full {
+            TILE_WIDTH
+        } else {
+            (size % TILE_WIDTH as u64) as usize
+        };
+        let path = dir.join(tile_path(None, n, width));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let mut data = Vec::new();
+        for e in chunk {
+            data.extend_from_slice(&(e.len() as u16).to_be_bytes());
+            data.extend_from_slice(e);
+        }
+        std::fs::write(path, data).expect("write bundle");
+    }
+}
+
+fn submission(bytes: &[u8]) -> pb::Submission {
+    match entry::decode(bytes).expect("entry").body {
+        Some(pb::entry::Body::Submission(s)) => s,
+        other => panic!("not a submission: {other:?}"),
+    }
+}
+
+fn encode(s: pb::Submission) -> Vec<u8> {
+    pb::Entry {
+        body: Some(pb::entry::Body::Submission(s)),
+    }
+    .encode_to_vec()
+}
+
+fn run(export: &Export, since: Option<&Path>) -> Report {
+    let opts = Options {
+        log_key: &export.key,
+        since,
+    };
+    audit::verify(export.path(), &opts, &mut |_, _| {})
+}
+
+/// The failure an audit reported.
+fn failure(report: &Report) -> (Option<u64>, &Reason) {
+    match &report.result {
+        Err(AuditError::Failure { index, reason }) => (*index, reason),
+        other => panic!("expected an integrity failure, got {other:?}"),
+    }
+}
+
+/// Runs the real binary; returns its exit code and the parsed JSON report.
+fn cli(export: &Path, key: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
+        .arg("verify")
+        .arg(export)
+        .args(["--log-key", key, "--json"])
+        .args(extra)
+        .output()
+        .expect("run isthmus-audit");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().expect("exit code"), json)
+}
+
+#[test]
+fn audit_intact_export_passes() {
+    let log = Log::with_alerts(40);
+    let export = log.export();
+    let report = run(&export, None);
+    assert!(report.result.is_ok(), "{}", report.to_text());
+    assert_eq!(report.counts.entries, 41);
+    assert_eq!(report.counts.roster_entries, 1);
+    assert_eq!(report.counts.signatures_checked, 40);
+    assert_eq!(report.counts.alerts["CO"], 2);
+    assert!(report.verdict_line().starts_with("INTACT: 41 entries"));
+
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["verdict"], "intact");
+    assert_eq!(json["counts"]["entries"], 41);
+
+    let text = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
+        .args(["verify", export.path().to_str().unwrap(), "--log-key", &export.key])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(stdout.starts_with("INTACT: "), "{stdout}");
+    assert!(stdout.contains("signatures checked: 40"), "{stdout}");
+    assert!(text.stderr.is_empty(), "no progress bar when stderr is not a terminal");
+}
+
+#[test]
+fn audit_log_key_from_a_file() {
+    let log = Log::with_alerts(3);
+    let export = log.export();
+    let key_file = export.path().join("log.vkey");
+    std::fs::write(&key_file, format!("{}\n", export.key)).unwrap();
+    let (code, _) = cli(export.path(), key_file.to_str().unwrap(), &[]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn audit_flipped_byte_is_found_at_its_entry() {
+    let log = Log::with_alerts(30);
+    let export = log.export();
+    let mut entries = log.entries.clone();
+    let k = 17;
+    let mid = entries[k].len() / 2;
+    entries[k][mid] ^= 0x01;
+    rewrite_bundles(export.path(), &entries, entries.len() as u64);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["verdict"], "integrity_failure");
+    assert_eq!(json["first_failure"]["index"], k as u64);
+    assert!(matches!(failure(&run(&export, None)), (Some(17), Reason::LeafMismatch)));
+}
+
+#[test]
+fn audit_dropped_entry_is_found_at_its_index() {
+    let log = Log::with_alerts(30);
+    let export = log.export();
+    let mut entries = log.entries.clone();
+    entries.remove(12);
+    rewrite_bundles(export.path(), &entries, log.entries.len() as u64);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 12);
+}
+
+#[test]
+fn audit_swapped_entries_are_found_at_the_first() {
+    let log = Log::with_alerts(30);
+    let export = log.export();
+    let mut entries = log.entries.clone();
+    entries.swap(8, 21);
+    rewrite_bundles(export.path(), &entries, entries.len() as u64);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 8);
+}
+
+#[test]
+fn audit_truncated_log_reports_the_first_missing_entry() {
+    let log = Log::with_alerts(300);
+    let size = log.entries.len() as u64; // 301: one full bundle and a partial one
+    let export = log.export();
+    // The partial bundle, cut short under its own name.
+    rewrite_bundles(export.path(), &log.entries[..280], size);
+    let report = run(&export, None);
+    assert!(
+        matches!(failure(&report), (Some(280), Reason::Bundle { .. })),
+        "{}",
+        report.to_text()
+    );
+    // The same, written as the bundle of a smaller tree.
+    rewrite_bundles(export.path(), &log.entries[..270], 270);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 270);
+    // The whole partial bundle gone.
+    rewrite_bundles(export.path(), &log.entries[..256], 256);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 256);
+}
+
+#[test]
+fn audit_checkpoint_signed_by_another_key_fails() {
+    let log = Log::with_alerts(5);
+    let export = log.export();
+    let (other, _) = NoteSigner::generate(ORIGIN).unwrap();
+    let forged = SignedCheckpoint::sign(export.checkpoint.checkpoint.clone(), &other).unwrap();
+    std::fs::write(export.path().join("checkpoint"), &forged.note).unwrap();
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["first_failure"]["index"], serde_json::Value::Null);
+    assert!(matches!(failure(&run(&export, None)), (None, Reason::Checkpoint(_))));
+}
+
+#[test]
+fn audit_forged_alert_signature_in_a_resigned_tree() {
+    let log = Log::with_alerts(30);
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[9]);
+    s.envelope.as_mut().unwrap().signatures[0].sig[5] ^= 0x40;
+    entries[9] = encode(s);
+    let export = log.export_of(&entries);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 9);
+    assert!(matches!(
+        failure(&run(&export, None)),
+        (Some(9), Reason::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn audit_since_detects_fork_and_rollback_and_accepts_extension() {
+    let log = Log::with_alerts(30);
+    let old = log.checkpoint_of(20);
+    let dir = tempfile::tempdir().unwrap();
+    let old_path = dir.path().join("old.checkpoint");
+    std::fs::write(&old_path, &old.note).unwrap();
+    let since = ["--since", old_path.to_str().unwrap()];
+
+    let export = log.export();
+    let (code, json) = cli(export.path(), &export.key, &since);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["evidence"].as_array().unwrap().len(), 2);
+
+    // History rewritten before the old size, every entry valid, re-signed.
+    let mut entries = log.entries.clone();
+    let a = alert("rewritten", "CO", &["PA"]);
+    entries[6] = log.accept("CO", &sealed(&log.fed, "CO", &a), unix_now());
+    let forked = log.export_of(&entries);
+    let (code, json) = cli(forked.path(), &forked.key, &since);
+    assert_eq!(code, 1, "{json}");
+    let report = run(&forked, Some(&old_path));
+    assert!(
+        matches!(failure(&report), (None, Reason::Fork { old_size: 20 })),
+        "{}",
+        report.to_text()
+    );
+    assert!(report.to_text().contains(&old.note), "both notes are evidence");
+
+    // An export smaller than what the auditor already trusts.
+    let rolled_back = log.export_of(&log.entries[..15]);
+    let report = run(&rolled_back, Some(&old_path));
+    assert!(matches!(
+        failure(&report),
+        (
+            None,
+            Reason::Rollback {
+                old_size: 20,
+                new_size: 15
+            }
+        )
+    ));
+}
+
+#[test]
+fn audit_key_outside_its_validity_window_at_acceptance() {
+    let log = Log::with_alerts(10);
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[6]);
+    s.accepted = Some(unix_to_pb(unix_now() - 3 * 86_400));
+    entries[6] = encode(s);
+    let export = log.export_of(&entries);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 6);
+    let report = run(&export, None);
+    assert!(matches!(
+        failure(&report),
+        (Some(6), Reason::Refused(PublishError::KeyNotValid(_)))
+    ));
+}
+
+#[test]
+fn audit_tls_key_of_another_principal() {
+    let log = Log::with_alerts(10);
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[3]);
+    assert_ne!(s.principal, "US");
+    s.tls_spki_sha256 = principal(&log.fed, "US").member.tls_spki[0].to_vec();
+    entries[3] = encode(s);
+    let export = log.export_of(&entries);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 3);
+    assert!(matches!(
+        failure(&run(&export, None)),
+        (Some(3), Reason::TransportMismatch { .. })
+    ));
+}
+
+#[test]
+fn audit_duplicate_alert_id() {
+    let mut log = Log::with_alerts(10);
+    let who = log.roster.delegations().nth(2).unwrap().id.to_string(); // published a-2
+    let mut again = alert("a-2", &who, &["CO"]);
+    again.title = "different content, same id".into();
+    let env = sealed(&log.fed, &who, &again);
+    let bytes = log.accept(&who, &env, unix_now());
+    log.entries.push(bytes);
+    let export = log.export();
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 11);
+    let report = run(&export, None);
+    assert!(
+        matches!(failure(&report), (Some(11), Reason::Duplicate { first: 3, .. })),
+        "{}",
+        report.to_text()
+    );
+}
+
+#[test]
+fn audit_retraction_of_another_delegations_alert() {
+    let log = Log::with_alerts(10);
+    // PA "retracts" CO's a-0; a lying `exists` gets it past ingest here.
+    let mut a = alert("pa-retracts", "PA", &["ALL"]);
+    a.amends = Some(pb::Amendment {
+        id: "a-0".into(),
+        kind: pb::AmendmentKind::Retraction as i32,
+        reason: "not yours".into(),
+    });
+    let member = &principal(&log.fed, "PA").member;
+    let caller = Caller {
+        member,
+        spki: &member.tls_spki[0],
+    };
+    let env = sealed(&log.fed, "PA", &a);
+    let accepted = ingest::check(&env, caller, &log.roster, unix_now(), |_| true).unwrap();
+    let mut entries = log.entries.clone();
+    entries.push(accepted.entry.bytes);
+    let export = log.export_of(&entries);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["first_failure"]["index"], 11);
+    assert!(matches!(
+        failure(&run(&export, None)),
+        (Some(11), Reason::Refused(PublishError::AmendsMissing(_)))
+    ));
+}
+
+#[test]
+fn audit_key_rotation_through_a_roster_entry() {
+    let mut log = Log::with_alerts(5);
+    let old_key = super::util::signing(&log.fed, "CO").clone();
+    let new_key = SigningKey::generate();
+    let mut members: Vec<_> = log.roster.members().cloned().collect();
+    let co = members.iter_mut().find(|m| m.id.as_str() == "CO").unwrap();
+    co.keys = vec![RosterKey {
+        key: new_key.public_key(),
+        not_before: unix_now() - 60,
+        not_after: unix_now() + 86_400,
+    }];
+    log.roster = Roster::new(members).unwrap();
+    log.entries.push(NewEntry::roster(log.roster.to_pb()).bytes);
+    let a = alert("after-rotation", "CO", &["PA"]);
+    let env = isthmus::envelope::seal(&a, &new_key);
+    let bytes = log.accept("CO", &env, unix_now());
+    log.entries.push(bytes);
+    let report = run(&log.export(), None);
+    assert!(report.result.is_ok(), "{}", report.to_text());
+    assert_eq!(report.counts.roster_entries, 2);
+
+    // The old key, no longer in the roster in force, is refused from then on.
+    let stale = isthmus::envelope::seal(&alert("stale-key", "CO", &["PA"]), &old_key);
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[entries.len() - 1]);
+    s.envelope = Some(stale);
+    entries.push(encode(s));
+    let report = run(&log.export_of(&entries), None);
+    assert!(matches!(
+        failure(&report),
+        (Some(8), Reason::Refused(PublishError::UnknownKey(_)))
+    ));
+}
+
+#[test]
+fn audit_unusable_input_exits_2() {
+    let log = Log::with_alerts(2);
+    let export = log.export();
+    let missing = export.path().join("no-such-export");
+    assert_eq!(cli(&missing, &export.key, &[]).0, 2);
+    let empty = tempfile::tempdir().unwrap();
+    let (code, json) = cli(empty.path(), &export.key, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(json["verdict"], "unusable_input");
+    let garbage = tempfile::tempdir().unwrap();
+    std::fs::write(garbage.path().join("checkpoint"), "garbage").unwrap();
+    assert_eq!(cli(garbage.path(), &export.key, &[]).0, 2);
+    assert_eq!(cli(export.path(), "not-a-key", &[]).0, 2);
+    let no_old: PathBuf = export.path().join("missing.checkpoint");
+    assert_eq!(
+        cli(export.path(), &export.key, &["--since", no_old.to_str().unwrap()]).0,
+        2
+    );
+    let usage = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+/// Audit and ingest share one signature rule: among many valid signatures,
+/// exactly the one ingest refuses is the one the batched audit reports.
+#[test]
+fn audit_and_ingest_agree_on_one_bad_signature_among_many() {
+    let log = Log::with_alerts(1200);
+    let bad = 1001;
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[bad]);
+    let env = s.envelope.as_mut().unwrap();
+    let last = env.signatures[0].sig.len() - 1;
+    env.signatures[0].sig[last] ^= 0x01;
+    let member = &principal(&log.fed, &s.principal).member;
+    let caller = Caller {
+        member,
+        spki: &member.tls_spki[0],
+    };
+    let now = s.accepted.as_ref().unwrap().seconds;
+    let refused = ingest::check(env, caller, &log.roster, now, |_| false).unwrap_err();
+    assert!(matches!(refused, PublishError::BadSignature(_)));
+    entries[bad] = encode(s);
+    let report = run(&log.export_of(&entries), None);
+    assert!(
+        matches!(failure(&report), (Some(1001), Reason::BadSignature { .. })),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(report.counts.signatures_checked, 1200);
+}
+
+/// Writes a large export for timing the release binary:
+/// `AUDIT_ENTRIES=100000 cargo test --test it write_large_export -- --ignored`,
+/// then `isthmus-audit verify /tmp/isthmus-audit-export --log-key /tmp/isthmus-audit-export.vkey`.
+#[test]
+#[ignore]
+fn write_large_export() {
+    let n: usize = std::env::var("AUDIT_ENTRIES").map_or(100_000, |v| v.parse().unwrap());
+    let log = Log::with_alerts(n);
+    let dir = PathBuf::from("/tmp/isthmus-audit-export");
+    let _ = std::fs::remove_dir_all(&dir);
+    write_export(&dir, &log.entries, &log.signer);
+    std::fs::write("/tmp/isthmus-audit-export.vkey", log.signer.verifier_key()).unwrap();
+}
