@@ -30,7 +30,9 @@ impl VerifyQueue {
     /// Starts the verifier thread.
     pub fn start() -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        std::thread::Builder::new().name("sig-verify".into()).spawn(move || run(rx))?;
+        std::thread::Builder::new()
+            .name("sig-verify".into())
+            .spawn(move || run(rx))?;
         Ok(VerifyQueue { tx })
     }
 
@@ -55,7 +57,14 @@ fn run(mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let items: Vec<Item> = jobs.iter().map(|j| Item { key: &j.key, msg: &j.msg, sig: &j.sig }).collect();
+        let items: Vec<Item> = jobs
+            .iter()
+            .map(|j| Item {
+                key: &j.key,
+                msg: &j.msg,
+                sig: &j.sig,
+            })
+            .collect();
         let failed = verify_batch(&items);
         for (i, job) in jobs.drain(..).enumerate() {
             let _ = job.reply.send(failed.binary_search(&i).is_err());

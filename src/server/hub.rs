@@ -1,6 +1,7 @@
 //! The hub's state and operations, independent of gRPC: the ledger, the
 //! roster in force, and publish / read with the access policy applied.
 
+use crate::crypto::queue::VerifyQueue;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Caller, PublishError};
 use crate::ledger::entry::{self, NewEntry};
@@ -10,7 +11,6 @@ use crate::pb;
 use crate::policy;
 use crate::roster::{Member, Roster, SpkiHash};
 use prost::Message;
-use crate::crypto::queue::VerifyQueue;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -50,7 +50,11 @@ impl Hub {
             let appended = ledger.append(NewEntry::roster(roster.to_pb())).await?;
             tracing::info!(?appended, genesis = current.is_none(), "roster entry appended");
         }
-        Ok(Hub { ledger, verifier: VerifyQueue::start()?, roster: RwLock::new(Arc::new(roster)) })
+        Ok(Hub {
+            ledger,
+            verifier: VerifyQueue::start()?,
+            roster: RwLock::new(Arc::new(roster)),
+        })
     }
 
     /// The ledger.
