@@ -80,6 +80,10 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("lost / duplicated             {:>10} / {}", r.lost, r.duplicated);
     println!(
+        "server CPU per call           {:>8.1} us unary, {:.1} us publish",
+        r.server_cpu_us_per_unary, r.server_cpu_us_per_publish
+    );
+    println!(
         "server RSS peak / end         {:>8.1} / {:.1} MiB",
         r.server_peak_rss_mib, r.server_rss_end_mib
     );

@@ -350,3 +350,74 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
         "{err}"
     );
 }
+
+fn audit(export: &Path, log_pub: &Path) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
+        .arg("verify")
+        .arg(export)
+        .arg("--log-key")
+        .arg(log_pub)
+        .arg("--json")
+        .output()
+        .expect("run isthmus-audit");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().expect("exit code"), json)
+}
+
+#[tokio::test]
+async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
+    let (fed, certs) = write_federation(30);
+    let data = tempfile::tempdir().expect("data");
+    let d = Daemon::start(certs.path(), data.path());
+    let server = d.addr.to_string();
+    for (i, who) in ["CO", "PA", "US", "BR", "CO"].into_iter().enumerate() {
+        let mut c = isthmus::client::connect(&server, &tls_of(&fed, who))
+            .await
+            .expect("connect");
+        let to: &[&str] = if i % 2 == 0 { &["ALL"] } else { &["CO", "MX"] };
+        c.publish(sealed(&fed, who, &alert(&format!("a-{i}"), who, to)))
+            .await
+            .expect("publish");
+    }
+    let mut co = isthmus::client::connect(&server, &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    let mut retraction = alert("a-0-retracted", "CO", &["ALL"]);
+    retraction.amends = Some(pb::Amendment {
+        id: "a-0".into(),
+        kind: pb::AmendmentKind::Retraction as i32,
+        reason: "wrong".into(),
+    });
+    co.publish(sealed(&fed, "CO", &retraction)).await.expect("retraction");
+    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 7 })
+        .await
+        .expect("checkpoint");
+    let out_dir = tempfile::tempdir().expect("out");
+    let export = out_dir.path().join("export");
+    let out = cli(
+        certs.path(),
+        &d.addr,
+        &["--as", "AUDITOR", "export", export.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.terminate().success());
+
+    let log_pub = certs.path().join("log.pub");
+    let (code, report) = audit(&export, &log_pub);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["verdict"], "intact");
+
+    let bundle = export.join("tile/entries/000.p/7");
+    let mut bytes = std::fs::read(&bundle).expect("bundle");
+    let (mut at, mut k) = (0usize, 0u64);
+    while k < 4 {
+        at += 2 + u16::from_be_bytes([bytes[at], bytes[at + 1]]) as usize;
+        k += 1;
+    }
+    let len = u16::from_be_bytes([bytes[at], bytes[at + 1]]) as usize;
+    bytes[at + 2 + len / 2] ^= 0x20;
+    std::fs::write(&bundle, bytes).expect("tamper");
+    let (code, report) = audit(&export, &log_pub);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["first_failure"]["index"], 4, "{report}");
+}
