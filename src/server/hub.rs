@@ -8,7 +8,7 @@ use crate::ledger::entry::{self, NewEntry};
 use crate::ledger::{merkle, Appended, Ledger};
 use crate::note::NoteSigner;
 use crate::pb;
-use crate::policy;
+use crate::policy::{self, Audience};
 use crate::roster::{Member, Roster, SpkiHash};
 use prost::Message;
 use std::path::Path;
@@ -148,15 +148,15 @@ impl Hub {
 }
 
 /// Wraps `bytes` as a [`pb::LedgerEntry`] if the policy lets `viewer` see it
-/// and `also` accepts the decoded entry.
+/// and `also` accepts its audience.
 pub fn visible(
     viewer: &Member,
     index: u64,
     bytes: Vec<u8>,
-    also: &dyn Fn(&pb::Entry) -> bool,
+    also: &dyn Fn(&Audience) -> bool,
 ) -> Option<pb::LedgerEntry> {
-    let decoded = entry::decode(&bytes).ok()?;
-    (policy::may_see(viewer, &decoded) && also(&decoded)).then_some(pb::LedgerEntry { index, entry: bytes })
+    let audience = Audience::decode(&bytes);
+    (policy::may_see(viewer, &audience) && also(&audience)).then_some(pb::LedgerEntry { index, entry: bytes })
 }
 
 /// Just the idempotency key of an encoded `isthmus.v1.Alert` (fields 1 and

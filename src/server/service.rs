@@ -5,6 +5,7 @@
 use super::conn::Peer;
 use super::hub::{visible, Hub};
 use crate::ids::PrincipalId;
+use crate::policy::Audience;
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::roster::Member;
 use std::sync::Arc;
@@ -291,13 +292,11 @@ impl Subscription {
         Ok(true)
     }
 
-    fn wanted(&self, e: &pb::Entry) -> bool {
-        match &e.body {
-            Some(pb::entry::Body::Roster(_)) => self.include_roster,
-            Some(pb::entry::Body::Submission(s)) => {
-                self.publishers.is_empty() || self.publishers.contains(&s.principal)
-            }
-            None => false,
+    fn wanted(&self, a: &Audience) -> bool {
+        match a {
+            Audience::Roster => self.include_roster,
+            Audience::Alert { publisher, .. } => self.publishers.is_empty() || self.publishers.contains(publisher),
+            Audience::Unknown => false,
         }
     }
 }
