@@ -59,9 +59,12 @@ impl Audience {
     /// The audience of stored entry bytes (`Unknown` if they do not decode).
     pub fn decode(entry: &[u8]) -> Audience {
         match EntryHeader::decode(entry) {
-            Ok(EntryHeader { submission: Some(s), .. }) => {
-                Audience::Alert { publisher: s.principal, recipients: s.recipients }
-            }
+            Ok(EntryHeader {
+                submission: Some(s), ..
+            }) => Audience::Alert {
+                publisher: s.principal,
+                recipients: s.recipients,
+            },
             Ok(EntryHeader { roster: Some(_), .. }) => Audience::Roster,
             _ => Audience::Unknown,
         }
@@ -71,9 +74,10 @@ impl Audience {
     pub fn of(entry: &pb::Entry) -> Audience {
         match &entry.body {
             Some(pb::entry::Body::Roster(_)) => Audience::Roster,
-            Some(pb::entry::Body::Submission(s)) => {
-                Audience::Alert { publisher: s.principal.clone(), recipients: s.recipients.clone() }
-            }
+            Some(pb::entry::Body::Submission(s)) => Audience::Alert {
+                publisher: s.principal.clone(),
+                recipients: s.recipients.clone(),
+            },
             None => Audience::Unknown,
         }
     }
@@ -98,13 +102,22 @@ mod tests {
     use crate::ids::PrincipalId;
 
     fn viewer(id: &str, role: Role) -> Member {
-        Member { id: PrincipalId::parse(id).expect("id"), name: String::new(), role, tls_spki: vec![], keys: vec![] }
+        Member {
+            id: PrincipalId::parse(id).expect("id"),
+            name: String::new(),
+            role,
+            tls_spki: vec![],
+            keys: vec![],
+        }
     }
 
     fn submission(from: &str, to: &[&str]) -> pb::Entry {
         pb::Entry {
             body: Some(pb::entry::Body::Submission(pb::Submission {
-                envelope: Some(pb::Envelope { payload: vec![1; 100], ..Default::default() }),
+                envelope: Some(pb::Envelope {
+                    payload: vec![1; 100],
+                    ..Default::default()
+                }),
                 principal: from.into(),
                 recipients: to.iter().map(|s| s.to_string()).collect(),
                 ..Default::default()
@@ -128,7 +141,9 @@ mod tests {
         for e in [
             submission("CO", &["PA"]),
             submission("BR", &[]),
-            pb::Entry { body: Some(pb::entry::Body::Roster(pb::Roster::default())) },
+            pb::Entry {
+                body: Some(pb::entry::Body::Roster(pb::Roster::default())),
+            },
             pb::Entry { body: None },
         ] {
             assert_eq!(Audience::decode(&e.encode_to_vec()), Audience::of(&e));
@@ -138,7 +153,12 @@ mod tests {
 
     #[test]
     fn roster_entries_are_public_to_members() {
-        let e = pb::Entry { body: Some(pb::entry::Body::Roster(pb::Roster::default())) };
-        assert!(may_see(&viewer("BR", Role::Delegation), &Audience::decode(&e.encode_to_vec())));
+        let e = pb::Entry {
+            body: Some(pb::entry::Body::Roster(pb::Roster::default())),
+        };
+        assert!(may_see(
+            &viewer("BR", Role::Delegation),
+            &Audience::decode(&e.encode_to_vec())
+        ));
     }
 }

@@ -15,6 +15,7 @@ pub mod entry;
 pub mod export;
 pub mod merkle;
 pub mod store;
+mod tail;
 pub mod tiles;
 
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Store, WriteBatch};
+use tail::Tail;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most entries committed in one group.
@@ -53,6 +55,7 @@ struct Append {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<Store>,
+    tail: Arc<Tail>,
     tx: mpsc::Sender<Append>,
     size: watch::Receiver<u64>,
     checkpoint: checkpointer::Latest,
@@ -68,10 +71,12 @@ impl Ledger {
         let signed = checkpointer::verify_on_open(&store, &log_key)?;
         let (latest_tx, checkpoint) = watch::channel(signed.map(Arc::new));
         let len = store.len()?;
+        let tail = Arc::new(Tail::new(len));
         let (size_tx, size) = watch::channel(len);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
             store: store.clone(),
+            tail: tail.clone(),
             next: len,
             size: size_tx,
             failed: None,
@@ -83,6 +88,7 @@ impl Ledger {
         tokio::spawn(signer);
         Ok(Ledger {
             store,
+            tail,
             tx,
             size,
             checkpoint,
@@ -168,6 +174,14 @@ impl Ledger {
         }
     }
 
+    /// Durable entries from `from` (at most `max`) if they are still in the
+    /// in-memory window at the head of the ledger; `None` means read the
+    /// store with [`Ledger::entries`].
+    pub fn recent_entries(&self, from: u64, max: u64) -> Option<Vec<(u64, Arc<[u8]>)>> {
+        let to = self.size().min(from.saturating_add(max));
+        self.tail.get(from, to)
+    }
+
     /// Index of alert `id` of `publisher`, if durable.
     pub fn alert_index(&self, publisher: &str, id: &str) -> Result<Option<u64>> {
         Ok(self.store.alert_index(publisher, id)?.filter(|&i| i < self.size()))
@@ -196,6 +210,7 @@ impl Ledger {
 
 struct Writer {
     store: Arc<Store>,
+    tail: Arc<Tail>,
     next: u64,
     size: watch::Sender<u64>,
     /// Set after a failed commit: the store's state is then only known
@@ -227,12 +242,16 @@ impl Writer {
             }
             return;
         }
+        let first = self.next;
         let outcome = self.stage(group).and_then(|(batch, placed)| {
             self.store.commit(batch)?;
             Ok(placed)
         });
         match outcome {
             Ok(placed) => {
+                let new = group.iter().zip(&placed).filter(|(_, p)| matches!(p, Appended::New(_)));
+                self.tail
+                    .extend(first, new.map(|(a, _)| Arc::from(a.entry.bytes.as_slice())).collect());
                 self.size.send_replace(self.next);
                 for (a, p) in group.drain(..).zip(placed) {
                     let _ = a.reply.send(Ok(p));

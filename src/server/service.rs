@@ -5,8 +5,8 @@
 use super::conn::Peer;
 use super::hub::{visible, Hub};
 use crate::ids::PrincipalId;
-use crate::policy::Audience;
 use crate::pb::{self, isthmus_server::Isthmus};
+use crate::policy::Audience;
 use crate::roster::Member;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -259,19 +259,9 @@ impl Subscription {
 
     /// Sends the next visible entries; false when the subscriber is gone.
     async fn deliver_batch(&mut self) -> Result<bool, ()> {
-        let (ledger, from) = (self.hub.ledger().clone(), self.cursor);
-        let read = tokio::task::spawn_blocking(move || ledger.entries(from, READ_BATCH)).await;
-        let batch = match read {
-            Ok(Ok(b)) => b,
-            _ => {
-                let _ = self
-                    .tx
-                    .send(Err(Status::unavailable(
-                        "the hub could not read its ledger; resume later",
-                    )))
-                    .await;
-                return Err(());
-            }
+        let batch = match self.hub.ledger().recent_entries(self.cursor, READ_BATCH) {
+            Some(recent) => recent.into_iter().map(|(i, e)| (i, e.to_vec())).collect(),
+            None => self.read_store().await?,
         };
         // Re-read the roster each step: a principal removed mid-stream stops.
         let Some(member) = self.hub.roster().member(self.member.id.as_str()).cloned() else {
@@ -283,13 +273,30 @@ impl Subscription {
         };
         for (index, bytes) in batch {
             self.cursor = index + 1;
-            if let Some(e) = visible(&member, index, bytes, &|e| self.wanted(e)) {
+            if let Some(e) = visible(&member, index, bytes, &|a| self.wanted(a)) {
                 if self.tx.send(Ok(e)).await.is_err() {
                     return Ok(false);
                 }
             }
         }
         Ok(true)
+    }
+
+    /// Entries from the cursor read from storage on a blocking thread.
+    async fn read_store(&self) -> Result<Vec<(u64, Vec<u8>)>, ()> {
+        let (ledger, from) = (self.hub.ledger().clone(), self.cursor);
+        match tokio::task::spawn_blocking(move || ledger.entries(from, READ_BATCH)).await {
+            Ok(Ok(b)) => Ok(b),
+            _ => {
+                let _ = self
+                    .tx
+                    .send(Err(Status::unavailable(
+                        "the hub could not read its ledger; resume later",
+                    )))
+                    .await;
+                Err(())
+            }
+        }
     }
 
     fn wanted(&self, a: &Audience) -> bool {
