@@ -7,6 +7,7 @@
 mod audit;
 mod daemon;
 mod exchange;
+mod hostile;
 mod ledger;
 mod refusals;
 mod util;
