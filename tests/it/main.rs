@@ -10,4 +10,5 @@ mod exchange;
 mod hostile;
 mod ledger;
 mod refusals;
+mod tls_matrix;
 mod util;
