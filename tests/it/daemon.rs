@@ -12,13 +12,13 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// A running `isthmusd` process.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Daemon {
-    fn start(certs: &Path, data: &Path) -> Daemon {
+    pub(crate) fn start(certs: &Path, data: &Path) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
@@ -55,19 +55,19 @@ impl Daemon {
         }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
         self.child.wait().expect("exit")
     }
 }
 
-fn write_federation(days: i64) -> (DevFederation, tempfile::TempDir) {
+pub(crate) fn write_federation(days: i64) -> (DevFederation, tempfile::TempDir) {
     let fed = DevFederation::generate(days).expect("federation");
     let dir = tempfile::tempdir().expect("tempdir");
     fed.write(dir.path()).expect("write certs");
@@ -119,7 +119,7 @@ async fn every_acknowledged_entry_survives_sigkill_and_restart() {
     assert!(d.terminate().success(), "SIGTERM is a clean shutdown");
 }
 
-fn cli(certs: &Path, server: &SocketAddr, args: &[&str]) -> Output {
+pub(crate) fn cli(certs: &Path, server: &SocketAddr, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_isthmus"))
         .arg("--server")
         .arg(server.to_string())
@@ -351,7 +351,7 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
     );
 }
 
-fn audit(export: &Path, log_pub: &Path) -> (i32, serde_json::Value) {
+pub(crate) fn audit(export: &Path, log_pub: &Path) -> (i32, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
         .arg("verify")
         .arg(export)

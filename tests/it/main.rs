@@ -5,8 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod crash;
 mod daemon;
 mod exchange;
+mod hostile;
 mod ledger;
 mod refusals;
+mod tls_matrix;
 mod util;

@@ -87,9 +87,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(fed: Arc<DevFederation>) -> Self {
+        let roster = fed.roster().expect("roster");
+        Self::start_with_roster(fed, roster).await
+    }
+
+    /// A hub whose roster is `roster` instead of the whole federation's.
+    pub async fn start_with_roster(fed: Arc<DevFederation>, roster: isthmus::roster::Roster) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let hub = Arc::new(
-            Hub::open(data.path(), fed.roster().expect("roster"), &log_options(&fed))
+            Hub::open(data.path(), roster, &log_options(&fed))
                 .await
                 .expect("open hub"),
         );
