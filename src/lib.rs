@@ -24,6 +24,7 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod codec;
 pub mod config;
 pub mod crypto;
 pub mod devcerts;
