@@ -51,6 +51,8 @@ pub struct Options {
     pub summary_bytes: usize,
     /// Length of the unary-call baseline phase.
     pub unary_duration: Duration,
+    /// How long subscribers may take, after publishing ends, to catch up.
+    pub drain: Duration,
 }
 
 /// What was measured.
@@ -68,7 +70,9 @@ pub struct Report {
     pub publish_ms: [f64; 3],
     /// Publish → delivered to all subscribers, p50 / p99, ms.
     pub delivered_to_all_ms: [f64; 2],
-    /// (index, subscriber) deliveries missing after the grace period.
+    /// (index, subscriber) deliveries still missing when the drain period
+    /// ended: lost, or a subscriber still too far behind (raise
+    /// `--drain-seconds` to tell which).
     pub lost: usize,
     /// Deliveries received more than once.
     pub duplicated: usize,
@@ -209,7 +213,7 @@ fn signed_alert(fed: &DevFederation, id: &str, p: usize, k: usize, summary: &str
 type Received = Vec<(u64, Instant)>;
 
 /// Subscribers read from `start` until they have seen the index sent on
-/// `stop` (or 30 s after it is sent).
+/// `stop` (or the drain period after it is sent).
 async fn spawn_subscribers(
     server: &str,
     fed: &DevFederation,
@@ -219,6 +223,7 @@ async fn spawn_subscribers(
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<Received>>> {
     let clients = connect_many(server, fed, opts.subscribers, opts.publishers).await?;
     let mut tasks = Vec::new();
+    let drain = opts.drain;
     for mut c in clients {
         let mut stop = stop.clone();
         let mut stream = c
@@ -237,7 +242,7 @@ async fn spawn_subscribers(
                     return got;
                 }
                 if last != u64::MAX && grace.is_none() {
-                    grace = Some(tokio::time::Instant::now() + Duration::from_secs(30));
+                    grace = Some(tokio::time::Instant::now() + drain);
                 }
                 let limit = grace.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
                 tokio::select! {

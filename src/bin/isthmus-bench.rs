@@ -40,6 +40,9 @@ struct Args {
     /// Unary baseline phase length, seconds.
     #[arg(long, default_value_t = 5.0)]
     unary_seconds: f64,
+    /// Seconds subscribers may take to catch up after publishing ends.
+    #[arg(long, default_value_t = 60.0)]
+    drain_seconds: f64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         rate: a.rate,
         summary_bytes: a.summary_bytes,
         unary_duration: Duration::from_secs_f64(a.unary_seconds),
+        drain: Duration::from_secs_f64(a.drain_seconds),
     };
     let r = isthmus::bench::run(&opts).await?;
     if a.json {
@@ -78,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         "delivered to all p50/p99      {:>8.2} / {:.2} ms",
         r.delivered_to_all_ms[0], r.delivered_to_all_ms[1]
     );
-    println!("lost / duplicated             {:>10} / {}", r.lost, r.duplicated);
+    println!("lost (undelivered) / dup.     {:>10} / {}", r.lost, r.duplicated);
     println!(
         "server CPU per call           {:>8.1} us unary, {:.1} us publish",
         r.server_cpu_us_per_unary, r.server_cpu_us_per_publish
