@@ -88,8 +88,27 @@ impl Args {
     }
 }
 
-#[tokio::main]
-async fn main() {
+/// Blocking threads for storage reads of subscribers behind the in-memory
+/// head window. Few and reused: each extra thread keeps its own allocator
+/// heap, so an unbounded pool (tokio's default is 512) costs memory when
+/// many subscribers lag at once.
+const BLOCKING_THREADS: usize = 4;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            eprintln!("isthmusd: cannot start the async runtime: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
