@@ -130,11 +130,7 @@ pub fn check(
     amended_exists: impl Fn(&str) -> bool,
 ) -> Result<Accepted, PublishError> {
     let signed = check_authorship(env, caller.member, roster, now)?;
-    if signed
-        .key
-        .verify(&envelope::pae(&env.payload_type, &env.payload), &signed.sig)
-        .is_err()
-    {
+    if !envelope::verify(env, &signed.sig, &signed.key) {
         return Err(PublishError::BadSignature(signed.key_id));
     }
     check_content(env, caller, roster, now, amended_exists)

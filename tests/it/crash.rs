@@ -4,7 +4,7 @@
 //! nothing half-written may appear, checkpoints must stay signed and
 //! consistent, and the final export must audit intact.
 
-use crate::daemon::{audit, cli, write_federation, Daemon};
+use crate::daemon::{audit, export_as_auditor, write_federation, Daemon};
 use crate::util::*;
 use isthmus::client::Client;
 use isthmus::devcerts::DevFederation;
@@ -199,14 +199,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         (checked, size) = verify_ledger(&mut c, &fed, &book).await;
         verify_checkpoints(&mut c, &fed, &before, size).await;
     }
-    let out_dir = tempfile::tempdir().expect("out");
-    let export = out_dir.path().join("export");
-    let out = cli(
-        certs.path(),
-        &d.addr,
-        &["--as", "AUDITOR", "export", export.to_str().expect("utf-8")],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_out_dir, export) = export_as_auditor(certs.path(), &d);
     assert!(d.terminate().success());
     let (code, report) = audit(&export, &certs.path().join("log.pub"));
     assert_eq!(code, 0, "{report}");

@@ -392,14 +392,7 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
     co.get_checkpoint(pb::GetCheckpointRequest { min_size: 7 })
         .await
         .expect("checkpoint");
-    let out_dir = tempfile::tempdir().expect("out");
-    let export = out_dir.path().join("export");
-    let out = cli(
-        certs.path(),
-        &d.addr,
-        &["--as", "AUDITOR", "export", export.to_str().expect("utf-8")],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_out_dir, export) = export_as_auditor(certs.path(), &d);
     assert!(d.terminate().success());
 
     let log_pub = certs.path().join("log.pub");
@@ -420,4 +413,18 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
     let (code, report) = audit(&export, &log_pub);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["first_failure"]["index"], 4, "{report}");
+}
+
+/// Exports the ledger through the CLI as AUDITOR into a fresh temporary
+/// folder; returns the folder (keep it alive) and the export's path.
+pub(crate) fn export_as_auditor(certs: &Path, d: &Daemon) -> (tempfile::TempDir, std::path::PathBuf) {
+    let out_dir = tempfile::tempdir().expect("out");
+    let export = out_dir.path().join("export");
+    let out = cli(
+        certs,
+        &d.addr,
+        &["--as", "AUDITOR", "export", export.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (out_dir, export)
 }
