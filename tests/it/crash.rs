@@ -19,22 +19,6 @@ use std::time::{Duration, Instant};
 const CYCLES: u32 = 10;
 const PUBLISHERS: [&str; 3] = ["CO", "PA", "US"];
 
-/// xorshift64*: a seeded, dependency-free PRNG for the kill moments.
-struct Prng(u64);
-
-impl Prng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn millis(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
 /// What the publishers sent and what the hub acknowledged.
 #[derive(Default)]
 struct Book {

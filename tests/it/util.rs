@@ -190,3 +190,25 @@ pub fn subscribe_req(from: u64) -> pb::SubscribeRequest {
         filter: None,
     }
 }
+
+/// xorshift64*: a seeded, dependency-free PRNG for randomised tests.
+pub struct Prng(pub u64);
+
+impl Prng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn millis(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+}
