@@ -141,7 +141,16 @@ impl Ledger {
     }
 
     /// Appends `entry`; returns once it is durable (or was already stored).
+    /// Entries over [`entry::MAX_ENTRY_BYTES`] are refused: they could not
+    /// be exported in the C2SP tlog-tiles layout.
     pub async fn append(&self, entry: NewEntry) -> Result<Appended> {
+        if entry.bytes.len() > entry::MAX_ENTRY_BYTES {
+            return Err(Error::Storage(format!(
+                "an entry of {} bytes exceeds the {}-byte ledger entry limit",
+                entry.bytes.len(),
+                entry::MAX_ENTRY_BYTES
+            )));
+        }
         let (reply, rx) = oneshot::channel();
         self.tx.send(Append { entry, reply }).await.map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?.map_err(Error::Storage)
@@ -304,5 +313,70 @@ impl Writer {
             batch.put_hash(*id, h);
         }
         Ok((batch, placed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path) -> Ledger {
+        let (signer, _) = NoteSigner::generate("example.org/ledger-test").expect("key");
+        Ledger::open(dir, Arc::new(signer), Duration::from_millis(20)).expect("open")
+    }
+
+    fn alert_entry(i: usize, len: usize) -> NewEntry {
+        NewEntry {
+            bytes: vec![(i % 251) as u8; len],
+            key: EntryKey::Alert {
+                publisher: "CO".into(),
+                id: format!("a-{i}"),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_share_syncs_and_land_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = open(dir.path());
+        let appends = (0..200).map(|i| {
+            let l = ledger.clone();
+            tokio::spawn(async move { l.append(alert_entry(i, 100)).await })
+        });
+        let mut indices = Vec::new();
+        for a in appends.collect::<Vec<_>>() {
+            match a.await.expect("join").expect("append") {
+                Appended::New(i) => indices.push(i),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        indices.sort_unstable();
+        assert_eq!(indices, (0..200).collect::<Vec<_>>());
+        assert_eq!(ledger.size(), 200);
+        assert!(
+            ledger.sync_count() < 50,
+            "group commit: {} syncs for 200 appends",
+            ledger.sync_count()
+        );
+        let seven = ledger.alert_index("CO", "a-7").expect("lookup").expect("stored");
+        assert_eq!(
+            ledger.append(alert_entry(7, 100)).await.expect("dup"),
+            Appended::Existing(seven)
+        );
+    }
+
+    #[tokio::test]
+    async fn entries_too_large_for_tile_bundles_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = open(dir.path());
+        assert!(ledger.append(alert_entry(0, entry::MAX_ENTRY_BYTES + 1)).await.is_err());
+        assert_eq!(ledger.size(), 0);
+        assert_eq!(
+            ledger
+                .append(alert_entry(0, entry::MAX_ENTRY_BYTES))
+                .await
+                .expect("fits"),
+            Appended::New(0)
+        );
     }
 }
