@@ -35,6 +35,8 @@ pub struct Config {
     pub handshake_timeout_secs: u64,
     /// Seconds in-flight calls get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Concurrent Subscribe streams allowed per principal.
+    pub max_streams_per_principal: usize,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             checkpoint_interval_ms: 500,
             handshake_timeout_secs: 10,
             shutdown_grace_secs: 10,
+            max_streams_per_principal: 16,
         }
     }
 }

@@ -150,6 +150,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let opts = ServeOptions {
         handshake_timeout: Duration::from_secs(cfg.handshake_timeout_secs),
         shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
+        max_streams_per_principal: cfg.max_streams_per_principal,
     };
     server::run(listener, hub, &tls, opts, shutdown_signal()).await?;
     tracing::info!("isthmusd stopped");

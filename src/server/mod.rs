@@ -8,6 +8,7 @@
 
 mod conn;
 mod hub;
+mod limits;
 mod service;
 
 pub use conn::Peer;
@@ -32,6 +33,8 @@ pub struct ServeOptions {
     pub handshake_timeout: Duration,
     /// How long in-flight calls get after shutdown is requested.
     pub shutdown_grace: Duration,
+    /// Concurrent Subscribe streams allowed per principal.
+    pub max_streams_per_principal: usize,
 }
 
 impl Default for ServeOptions {
@@ -39,6 +42,7 @@ impl Default for ServeOptions {
         ServeOptions {
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            max_streams_per_principal: 16,
         }
     }
 }
@@ -55,7 +59,8 @@ pub async fn run(
     let (conn_tx, conn_rx) = mpsc::channel(64);
     let accept = tokio::spawn(conn::accept_loop(listener, acceptor, opts.handshake_timeout, conn_tx));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone()))
+    let limits = limits::StreamLimits::new(opts.max_streams_per_principal);
+    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), limits))
         .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
         .max_encoding_message_size(usize::MAX);
     let mut drained = stop_rx.clone();

@@ -4,6 +4,7 @@
 
 use super::conn::Peer;
 use super::hub::{visible, Hub};
+use super::limits::{StreamLimits, StreamPermit};
 use crate::ids::PrincipalId;
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::policy::Audience;
@@ -23,12 +24,13 @@ const STREAM_BUFFER: usize = 32;
 pub struct Service {
     hub: Arc<Hub>,
     stopping: watch::Receiver<bool>,
+    streams: Arc<StreamLimits>,
 }
 
 impl Service {
     /// A service over `hub`; streams end when `stopping` turns true.
-    pub fn new(hub: Arc<Hub>, stopping: watch::Receiver<bool>) -> Self {
-        Service { hub, stopping }
+    pub fn new(hub: Arc<Hub>, stopping: watch::Receiver<bool>, streams: Arc<StreamLimits>) -> Self {
+        Service { hub, stopping, streams }
     }
 
     fn caller<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
@@ -100,8 +102,16 @@ impl Isthmus for Service {
                 r.from_index
             )));
         }
+        let permit = self.streams.acquire(member.id.as_str()).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "{} already has {} open subscriptions, the limit per principal; close one first",
+                member.id,
+                self.streams.max()
+            ))
+        })?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let sub = Subscription {
+            _permit: permit,
             hub: self.hub.clone(),
             member,
             publishers,
@@ -227,6 +237,7 @@ impl Isthmus for Service {
 /// bounded channel makes a slow reader wait on its own; it never holds
 /// more than [`STREAM_BUFFER`] + [`READ_BATCH`] entries in memory.
 struct Subscription {
+    _permit: StreamPermit,
     hub: Arc<Hub>,
     member: Member,
     publishers: Vec<String>,

@@ -10,6 +10,7 @@ mod daemon;
 mod exchange;
 mod hostile;
 mod ledger;
+mod limits;
 mod need_to_know;
 mod refusals;
 mod tls_matrix;

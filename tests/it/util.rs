@@ -107,6 +107,7 @@ impl TestServer {
         let opts = ServeOptions {
             handshake_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(2),
+            ..ServeOptions::default()
         };
         let h = hub.clone();
         let task = tokio::spawn(async move {
