@@ -37,6 +37,10 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Concurrent Subscribe streams allowed per principal.
     pub max_streams_per_principal: usize,
+    /// Sustained publishes per second allowed per principal.
+    pub publish_rate_per_principal: f64,
+    /// Publishes a principal may burst above that rate.
+    pub publish_burst_per_principal: f64,
 }
 
 impl Default for Config {
@@ -54,6 +58,8 @@ impl Default for Config {
             handshake_timeout_secs: 10,
             shutdown_grace_secs: 10,
             max_streams_per_principal: 16,
+            publish_rate_per_principal: 5_000.0,
+            publish_burst_per_principal: 10_000.0,
         }
     }
 }

@@ -151,6 +151,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         handshake_timeout: Duration::from_secs(cfg.handshake_timeout_secs),
         shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
         max_streams_per_principal: cfg.max_streams_per_principal,
+        publish_rate_per_principal: cfg.publish_rate_per_principal,
+        publish_burst_per_principal: cfg.publish_burst_per_principal,
     };
     server::run(listener, hub, &tls, opts, shutdown_signal()).await?;
     tracing::info!("isthmusd stopped");

@@ -1,10 +1,45 @@
-//! Per-principal quotas. Each open subscription holds a [`StreamPermit`];
-//! a principal at its limit gets RESOURCE_EXHAUSTED instead of another
-//! stream, so one delegation cannot make the hub hold an unbounded number
-//! of cursors (each bounded in memory on its own).
+//! Per-principal quotas, so one delegation cannot crowd out the others.
+//! Each open subscription holds a [`StreamPermit`]; a principal at its limit
+//! gets RESOURCE_EXHAUSTED instead of another stream, so it cannot make the
+//! hub hold an unbounded number of cursors (each bounded in memory on its
+//! own). Publishes draw from a per-principal token bucket ([`RateLimits`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Token buckets per principal: `rate` tokens per second, at most `burst`.
+#[derive(Debug)]
+pub struct RateLimits {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimits {
+    /// `rate` requests per second per principal, bursts up to `burst`.
+    pub fn new(rate: f64, burst: f64) -> Self {
+        RateLimits {
+            rate,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `who`; `Err(seconds to wait)` when empty.
+    pub fn take(&self, who: &str) -> Result<(), f64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, last) = buckets.entry(who.to_owned()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return Ok(());
+        }
+        Err((1.0 - *tokens) / self.rate.max(f64::MIN_POSITIVE))
+    }
+}
 
 /// Open-stream counts per principal.
 #[derive(Debug)]
@@ -61,6 +96,19 @@ impl Drop for StreamPermit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_refill_at_the_rate_and_are_per_principal() {
+        let r = RateLimits::new(1000.0, 3.0);
+        for _ in 0..3 {
+            r.take("CO").expect("burst");
+        }
+        let wait = r.take("CO").expect_err("empty");
+        assert!(wait > 0.0 && wait <= 0.001 + 1e-9, "{wait}");
+        r.take("PA").expect("others have their own bucket");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        r.take("CO").expect("refilled");
+    }
 
     #[test]
     fn permits_are_counted_per_principal_and_released_on_drop() {

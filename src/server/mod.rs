@@ -35,6 +35,10 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Concurrent Subscribe streams allowed per principal.
     pub max_streams_per_principal: usize,
+    /// Sustained publishes per second allowed per principal.
+    pub publish_rate_per_principal: f64,
+    /// Publishes a principal may send in a burst above that rate.
+    pub publish_burst_per_principal: f64,
 }
 
 impl Default for ServeOptions {
@@ -43,6 +47,8 @@ impl Default for ServeOptions {
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             max_streams_per_principal: 16,
+            publish_rate_per_principal: 5_000.0,
+            publish_burst_per_principal: 10_000.0,
         }
     }
 }
@@ -60,7 +66,8 @@ pub async fn run(
     let accept = tokio::spawn(conn::accept_loop(listener, acceptor, opts.handshake_timeout, conn_tx));
     let (stop_tx, stop_rx) = watch::channel(false);
     let limits = limits::StreamLimits::new(opts.max_streams_per_principal);
-    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), limits))
+    let rates = limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal);
+    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), limits, Arc::new(rates)))
         .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
         .max_encoding_message_size(usize::MAX);
     let mut drained = stop_rx.clone();

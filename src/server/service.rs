@@ -4,7 +4,7 @@
 
 use super::conn::Peer;
 use super::hub::{visible, Hub};
-use super::limits::{StreamLimits, StreamPermit};
+use super::limits::{RateLimits, StreamLimits, StreamPermit};
 use crate::ids::PrincipalId;
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::policy::Audience;
@@ -25,12 +25,23 @@ pub struct Service {
     hub: Arc<Hub>,
     stopping: watch::Receiver<bool>,
     streams: Arc<StreamLimits>,
+    publishes: Arc<RateLimits>,
 }
 
 impl Service {
     /// A service over `hub`; streams end when `stopping` turns true.
-    pub fn new(hub: Arc<Hub>, stopping: watch::Receiver<bool>, streams: Arc<StreamLimits>) -> Self {
-        Service { hub, stopping, streams }
+    pub fn new(
+        hub: Arc<Hub>,
+        stopping: watch::Receiver<bool>,
+        streams: Arc<StreamLimits>,
+        publishes: Arc<RateLimits>,
+    ) -> Self {
+        Service {
+            hub,
+            stopping,
+            streams,
+            publishes,
+        }
     }
 
     fn caller<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
@@ -76,6 +87,13 @@ fn publisher_filter(f: &Option<pb::SubscribeFilter>) -> Result<(Vec<String>, boo
 impl Isthmus for Service {
     async fn publish(&self, req: Request<pb::Envelope>) -> Result<Response<pb::PublishReceipt>, Status> {
         let (member, peer) = self.caller(&req)?;
+        if let Err(wait) = self.publishes.take(member.id.as_str()) {
+            return Err(Status::resource_exhausted(format!(
+                "{} is over its publish rate limit; retry in {} ms",
+                member.id,
+                (wait * 1000.0).ceil()
+            )));
+        }
         let result = self.hub.publish(req.get_ref(), &member, &peer.spki).await;
         match result {
             Ok(r) => {

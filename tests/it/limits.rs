@@ -40,3 +40,40 @@ async fn subscriptions_are_capped_per_principal_and_released_on_disconnect() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
+    let fed = federation();
+    let serve = isthmus::server::ServeOptions {
+        publish_rate_per_principal: 2.0,
+        publish_burst_per_principal: 5.0,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(fed.clone(), fed.roster().expect("roster"), serve).await;
+    let mut co = s.client("CO").await;
+    let before = s.size();
+    let (mut accepted, mut limited) = (0, 0);
+    for i in 0..12 {
+        match co
+            .publish(sealed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
+            .await
+        {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+                assert!(e.message().contains("retry in"), "{}", e.message());
+                limited += 1;
+            }
+        }
+    }
+    assert!(
+        limited >= 5,
+        "a burst of 12 against a bucket of 5 at 2/s: {limited} limited"
+    );
+    assert_eq!(s.size(), before + accepted, "refused publishes store nothing");
+    let mut pa = s.client("PA").await;
+    pa.publish(sealed(&fed, "PA", &alert("calm-1", "PA", &["CO"])))
+        .await
+        .expect("PA has its own bucket");
+    s.stop().await;
+}

@@ -93,6 +93,11 @@ impl TestServer {
 
     /// A hub whose roster is `roster` instead of the whole federation's.
     pub async fn start_with_roster(fed: Arc<DevFederation>, roster: isthmus::roster::Roster) -> Self {
+        Self::start_with(fed, roster, ServeOptions::default()).await
+    }
+
+    /// A hub with its own roster and network options.
+    pub async fn start_with(fed: Arc<DevFederation>, roster: isthmus::roster::Roster, serve: ServeOptions) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let hub = Arc::new(
             Hub::open(data.path(), roster, &log_options(&fed))
@@ -107,7 +112,7 @@ impl TestServer {
         let opts = ServeOptions {
             handshake_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(2),
-            ..ServeOptions::default()
+            ..serve
         };
         let h = hub.clone();
         let task = tokio::spawn(async move {
