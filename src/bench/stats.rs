@@ -13,16 +13,6 @@ impl Samples {
         Samples(v)
     }
 
-    /// Number of samples.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The `q` quantile (0..=1) in milliseconds, nearest rank.
     pub fn ms(&self, q: f64) -> f64 {
         if self.0.is_empty() {
