@@ -41,6 +41,18 @@ pub struct Config {
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Sustained read calls per second allowed per principal.
+    pub read_rate_per_principal: f64,
+    /// Read calls a principal may burst above that rate.
+    pub read_burst_per_principal: f64,
+    /// Established connections allowed per client certificate.
+    pub max_connections_per_certificate: usize,
+    /// Seconds a peer may send nothing before its connection is closed.
+    pub idle_timeout_secs: u64,
+    /// Seconds between the hub's HTTP/2 keepalive pings.
+    pub keepalive_interval_secs: u64,
+    /// Seconds a keepalive ping may go unanswered.
+    pub keepalive_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -60,6 +72,12 @@ impl Default for Config {
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            read_rate_per_principal: 5_000.0,
+            read_burst_per_principal: 10_000.0,
+            max_connections_per_certificate: 64,
+            idle_timeout_secs: 120,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 20,
         }
     }
 }
@@ -69,6 +87,35 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
         toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Refuses settings that cannot work together.
+    pub fn check(&self) -> Result<()> {
+        if self.idle_timeout_secs <= self.keepalive_interval_secs + self.keepalive_timeout_secs {
+            return Err(Error::Config(format!(
+                "idle_timeout_secs ({}) must exceed keepalive_interval_secs + keepalive_timeout_secs ({}), \
+                 or live but quiet clients would be cut off",
+                self.idle_timeout_secs,
+                self.keepalive_interval_secs + self.keepalive_timeout_secs
+            )));
+        }
+        let positive = [
+            ("publish_rate_per_principal", self.publish_rate_per_principal),
+            ("publish_burst_per_principal", self.publish_burst_per_principal),
+            ("read_rate_per_principal", self.read_rate_per_principal),
+            ("read_burst_per_principal", self.read_burst_per_principal),
+        ];
+        if let Some((name, v)) = positive.iter().find(|(_, v)| !(v.is_finite() && *v >= 1.0)) {
+            return Err(Error::Config(format!(
+                "{name} is {v}; it must be a number of at least 1"
+            )));
+        }
+        if self.max_streams_per_principal == 0 || self.max_connections_per_certificate == 0 {
+            return Err(Error::Config(
+                "max_streams_per_principal and max_connections_per_certificate must be at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether any TLS or roster file comes from the development folder.
@@ -95,5 +142,30 @@ mod tests {
         assert_eq!(c.listen.port(), 443);
         assert!(!c.uses_dev_material());
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err(), "typos are refused");
+        d.check().expect("the defaults are coherent");
+    }
+
+    #[test]
+    fn the_shipped_isthmusd_toml_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("isthmusd.toml");
+        let shipped = Config::from_file(&path).expect("isthmusd.toml parses");
+        assert_eq!(format!("{shipped:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn incoherent_limits_are_refused() {
+        let idle: Config = toml::from_str("idle_timeout_secs = 40").expect("parse");
+        let e = idle.check().expect_err("idle below keepalive");
+        assert!(e.to_string().contains("idle_timeout_secs (40)"), "{e}");
+        let rate: Config = toml::from_str("read_rate_per_principal = 0.0").expect("parse");
+        assert!(rate
+            .check()
+            .expect_err("zero rate")
+            .to_string()
+            .contains("read_rate_per_principal"));
+        let nan: Config = toml::from_str("publish_burst_per_principal = nan").expect("parse");
+        assert!(nan.check().is_err());
+        let streams: Config = toml::from_str("max_streams_per_principal = 0").expect("parse");
+        assert!(streams.check().is_err());
     }
 }

@@ -127,6 +127,7 @@ async fn run() {
 
 async fn serve(args: Args) -> anyhow::Result<()> {
     let cfg = args.config()?;
+    cfg.check()?;
     if cfg.uses_dev_material() {
         tracing::warn!("running on DEV ONLY certificates and roster from certs-dev/ — never use these in production");
     }
@@ -153,6 +154,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         max_streams_per_principal: cfg.max_streams_per_principal,
         publish_rate_per_principal: cfg.publish_rate_per_principal,
         publish_burst_per_principal: cfg.publish_burst_per_principal,
+        read_rate_per_principal: cfg.read_rate_per_principal,
+        read_burst_per_principal: cfg.read_burst_per_principal,
+        max_connections_per_certificate: cfg.max_connections_per_certificate,
+        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+        keepalive_interval: Duration::from_secs(cfg.keepalive_interval_secs),
+        keepalive_timeout: Duration::from_secs(cfg.keepalive_timeout_secs),
     };
     server::run(listener, hub, &tls, opts, shutdown_signal()).await?;
     tracing::info!("isthmusd stopped");

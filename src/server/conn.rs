@@ -2,9 +2,17 @@
 //! hostile client cannot hold up the accept loop) under a deadline, and each
 //! established stream carries its peer's SPKI hash to every request as a
 //! tonic connect-info extension.
+//!
+//! Two more guards live here, below HTTP/2: each client certificate may hold
+//! only so many established connections, and a connection whose peer sends
+//! no byte for the idle timeout is closed. Live clients answer the hub's
+//! keepalive pings, so only silent peers (half-open connections, clients
+//! that stopped after the handshake) reach that timeout.
 
+use super::limits::{Slot, Slots};
 use crate::roster::SpkiHash;
 use crate::tls::spki_sha256;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -14,6 +22,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tonic::transport::server::Connected;
@@ -27,10 +36,47 @@ pub struct Peer {
     pub addr: SocketAddr,
 }
 
+/// How connections are accepted and kept.
+pub struct ConnOptions {
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// How long a peer may send nothing before its connection is closed.
+    pub idle_timeout: Duration,
+    /// Established connections held per certificate (keyed by SPKI hash).
+    pub per_certificate: Arc<Slots>,
+}
+
 /// An established mutual-TLS connection.
 pub struct TlsConn {
     stream: TlsStream<TcpStream>,
     peer: Peer,
+    _slot: Slot,
+    idle: Duration,
+    last_read: Instant,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl TlsConn {
+    /// Called when a read is pending: an error once the peer has been
+    /// silent for the idle timeout, otherwise arranges to be polled then.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let due = self.last_read + self.idle;
+            if self.deadline.deadline() != due {
+                self.deadline.as_mut().reset(due);
+            }
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if self.last_read + self.idle <= Instant::now() {
+                tracing::info!(addr = %self.peer.addr, idle = ?self.idle, "closing connection: peer silent");
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "peer sent nothing for the idle timeout",
+                )));
+            }
+        }
+    }
 }
 
 impl Connected for TlsConn {
@@ -42,7 +88,17 @@ impl Connected for TlsConn {
 
 impl AsyncRead for TlsConn {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    this.last_read = Instant::now();
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => this.poll_idle(cx),
+        }
     }
 }
 
@@ -73,10 +129,11 @@ impl AsyncWrite for TlsConn {
 pub async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    handshake_timeout: Duration,
+    opts: ConnOptions,
     out: mpsc::Sender<io::Result<TlsConn>>,
 ) {
     let out = Arc::new(out);
+    let opts = Arc::new(opts);
     loop {
         let (tcp, addr) = tokio::select! {
             r = listener.accept() => match r {
@@ -89,18 +146,18 @@ pub async fn accept_loop(
             },
             _ = out.closed() => return,
         };
-        let (acceptor, out) = (acceptor.clone(), out.clone());
+        let (acceptor, out, opts) = (acceptor.clone(), out.clone(), opts.clone());
         tokio::spawn(async move {
-            if let Some(conn) = handshake(tcp, addr, acceptor, handshake_timeout).await {
+            if let Some(conn) = handshake(tcp, addr, acceptor, &opts).await {
                 let _ = out.send(Ok(conn)).await;
             }
         });
     }
 }
 
-async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, limit: Duration) -> Option<TlsConn> {
+async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, opts: &ConnOptions) -> Option<TlsConn> {
     let _ = tcp.set_nodelay(true);
-    let stream = match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
+    let stream = match tokio::time::timeout(opts.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::info!(%addr, error = %e, "TLS handshake refused");
@@ -116,14 +173,29 @@ async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, limi
         .1
         .peer_certificates()
         .and_then(|c| c.first().cloned())?;
-    match spki_sha256(&cert) {
-        Ok(spki) => Some(TlsConn {
-            stream,
-            peer: Peer { spki, addr },
-        }),
+    let spki = match spki_sha256(&cert) {
+        Ok(spki) => spki,
         Err(e) => {
             tracing::info!(%addr, error = %e, "peer certificate unusable");
-            None
+            return None;
         }
-    }
+    };
+    let Some(slot) = opts.per_certificate.acquire(&hex::encode(spki)) else {
+        tracing::warn!(
+            %addr,
+            spki = %hex::encode(spki),
+            max = opts.per_certificate.max(),
+            "closing connection: certificate already holds its limit of connections"
+        );
+        return None;
+    };
+    let now = Instant::now();
+    Some(TlsConn {
+        stream,
+        peer: Peer { spki, addr },
+        _slot: slot,
+        idle: opts.idle_timeout,
+        last_read: now,
+        deadline: Box::pin(tokio::time::sleep_until(now + opts.idle_timeout)),
+    })
 }

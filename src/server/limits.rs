@@ -1,12 +1,34 @@
 //! Per-principal quotas, so one delegation cannot crowd out the others.
-//! Each open subscription holds a [`StreamPermit`]; a principal at its limit
-//! gets RESOURCE_EXHAUSTED instead of another stream, so it cannot make the
-//! hub hold an unbounded number of cursors (each bounded in memory on its
-//! own). Publishes draw from a per-principal token bucket ([`RateLimits`]).
+//! Each open subscription holds a [`Slot`] of its principal; a principal at
+//! its limit gets RESOURCE_EXHAUSTED instead of another stream, so it cannot
+//! make the hub hold an unbounded number of cursors (each bounded in memory
+//! on its own). Established connections hold a slot of their certificate the
+//! same way. Publishes and reads draw from two per-principal token buckets
+//! ([`RateLimits`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Every per-principal quota of a running service.
+#[derive(Debug)]
+pub struct Quotas {
+    /// Concurrent Subscribe streams.
+    pub streams: Arc<Slots>,
+    /// Publish calls.
+    pub publishes: RateLimits,
+    /// Read calls: Subscribe (opening it), GetEntry, GetCheckpoint, proofs,
+    /// WhoAmI.
+    pub reads: RateLimits,
+}
+
+/// What a caller over a rate limit is told.
+pub fn over_rate(who: &str, what: &str, wait_secs: f64) -> tonic::Status {
+    tonic::Status::resource_exhausted(format!(
+        "{who} is over its {what} rate limit; retry in {} ms",
+        (wait_secs * 1000.0).ceil()
+    ))
+}
 
 /// Token buckets per principal: `rate` tokens per second, at most `burst`.
 #[derive(Debug)]
@@ -41,38 +63,39 @@ impl RateLimits {
     }
 }
 
-/// Open-stream counts per principal.
+/// Counts of things held open per key (streams per principal, connections
+/// per certificate).
 #[derive(Debug)]
-pub struct StreamLimits {
+pub struct Slots {
     max: usize,
     open: Mutex<HashMap<String, usize>>,
 }
 
-/// One open stream; released when dropped.
+/// One held slot; released when dropped.
 #[derive(Debug)]
-pub struct StreamPermit {
-    limits: Arc<StreamLimits>,
+pub struct Slot {
+    limits: Arc<Slots>,
     who: String,
 }
 
-impl StreamLimits {
-    /// At most `max` concurrent streams per principal.
+impl Slots {
+    /// At most `max` slots held at once per key.
     pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(StreamLimits {
+        Arc::new(Slots {
             max,
             open: Mutex::new(HashMap::new()),
         })
     }
 
-    /// A permit for `who`, or `None` when it already has `max` streams.
-    pub fn acquire(self: &Arc<Self>, who: &str) -> Option<StreamPermit> {
+    /// A slot for `who`, or `None` when it already holds `max`.
+    pub fn acquire(self: &Arc<Self>, who: &str) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(who.to_owned()).or_insert(0);
         if *n >= self.max {
             return None;
         }
         *n += 1;
-        Some(StreamPermit {
+        Some(Slot {
             limits: self.clone(),
             who: who.to_owned(),
         })
@@ -84,11 +107,14 @@ impl StreamLimits {
     }
 }
 
-impl Drop for StreamPermit {
+impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.limits.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&self.who) {
             *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.who);
+            }
         }
     }
 }
@@ -112,12 +138,17 @@ mod tests {
 
     #[test]
     fn permits_are_counted_per_principal_and_released_on_drop() {
-        let l = StreamLimits::new(2);
+        let l = Slots::new(2);
         let a = l.acquire("PA").expect("1");
         let _b = l.acquire("PA").expect("2");
         assert!(l.acquire("PA").is_none());
         assert!(l.acquire("CO").is_some(), "others are unaffected");
         drop(a);
         assert!(l.acquire("PA").is_some());
+        drop(_b);
+        assert!(
+            !l.open.lock().expect("lock").contains_key("CO"),
+            "keys with nothing held are forgotten"
+        );
     }
 }

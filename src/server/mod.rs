@@ -39,6 +39,20 @@ pub struct ServeOptions {
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may send in a burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Sustained read calls per second allowed per principal.
+    pub read_rate_per_principal: f64,
+    /// Read calls a principal may send in a burst above that rate.
+    pub read_burst_per_principal: f64,
+    /// Established connections allowed per client certificate.
+    pub max_connections_per_certificate: usize,
+    /// A connection whose peer sends nothing for this long is closed. Live
+    /// clients answer keepalive pings, so this must exceed
+    /// `keepalive_interval + keepalive_timeout`.
+    pub idle_timeout: Duration,
+    /// How often the hub pings each connection (HTTP/2 PING).
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed.
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +63,12 @@ impl Default for ServeOptions {
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            read_rate_per_principal: 5_000.0,
+            read_burst_per_principal: 10_000.0,
+            max_connections_per_certificate: 64,
+            idle_timeout: Duration::from_secs(120),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -63,17 +83,25 @@ pub async fn run(
 ) -> Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(tls)?));
     let (conn_tx, conn_rx) = mpsc::channel(64);
-    let accept = tokio::spawn(conn::accept_loop(listener, acceptor, opts.handshake_timeout, conn_tx));
+    let conns = conn::ConnOptions {
+        handshake_timeout: opts.handshake_timeout,
+        idle_timeout: opts.idle_timeout,
+        per_certificate: limits::Slots::new(opts.max_connections_per_certificate),
+    };
+    let accept = tokio::spawn(conn::accept_loop(listener, acceptor, conns, conn_tx));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let limits = limits::StreamLimits::new(opts.max_streams_per_principal);
-    let rates = limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal);
-    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), limits, Arc::new(rates)))
+    let quotas = limits::Quotas {
+        streams: limits::Slots::new(opts.max_streams_per_principal),
+        publishes: limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal),
+        reads: limits::RateLimits::new(opts.read_rate_per_principal, opts.read_burst_per_principal),
+    };
+    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), Arc::new(quotas)))
         .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
         .max_encoding_message_size(usize::MAX);
     let mut drained = stop_rx.clone();
     let serve = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .http2_keepalive_interval(Some(opts.keepalive_interval))
+        .http2_keepalive_timeout(Some(opts.keepalive_timeout))
         .add_service(grpc)
         .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), async move {
             let _ = drained.wait_for(|s| *s).await;

@@ -4,7 +4,7 @@
 
 use super::conn::Peer;
 use super::hub::{visible, Hub};
-use super::limits::{RateLimits, StreamLimits, StreamPermit};
+use super::limits::{over_rate, Quotas, Slot};
 use crate::ids::PrincipalId;
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::policy::Audience;
@@ -24,23 +24,21 @@ const STREAM_BUFFER: usize = 32;
 pub struct Service {
     hub: Arc<Hub>,
     stopping: watch::Receiver<bool>,
-    streams: Arc<StreamLimits>,
-    publishes: Arc<RateLimits>,
+    quotas: Arc<Quotas>,
 }
 
 impl Service {
     /// A service over `hub`; streams end when `stopping` turns true.
-    pub fn new(
-        hub: Arc<Hub>,
-        stopping: watch::Receiver<bool>,
-        streams: Arc<StreamLimits>,
-        publishes: Arc<RateLimits>,
-    ) -> Self {
-        Service {
-            hub,
-            stopping,
-            streams,
-            publishes,
+    pub fn new(hub: Arc<Hub>, stopping: watch::Receiver<bool>, quotas: Arc<Quotas>) -> Self {
+        Service { hub, stopping, quotas }
+    }
+
+    /// The caller of a read call, once it has a token from its read bucket.
+    fn reader<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
+        let (member, peer) = self.caller(req)?;
+        match self.quotas.reads.take(member.id.as_str()) {
+            Ok(()) => Ok((member, peer)),
+            Err(wait) => Err(over_rate(member.id.as_str(), "read", wait)),
         }
     }
 
@@ -87,12 +85,8 @@ fn publisher_filter(f: &Option<pb::SubscribeFilter>) -> Result<(Vec<String>, boo
 impl Isthmus for Service {
     async fn publish(&self, req: Request<pb::Envelope>) -> Result<Response<pb::PublishReceipt>, Status> {
         let (member, peer) = self.caller(&req)?;
-        if let Err(wait) = self.publishes.take(member.id.as_str()) {
-            return Err(Status::resource_exhausted(format!(
-                "{} is over its publish rate limit; retry in {} ms",
-                member.id,
-                (wait * 1000.0).ceil()
-            )));
+        if let Err(wait) = self.quotas.publishes.take(member.id.as_str()) {
+            return Err(over_rate(member.id.as_str(), "publish", wait));
         }
         let result = self.hub.publish(req.get_ref(), &member, &peer.spki).await;
         match result {
@@ -110,7 +104,7 @@ impl Isthmus for Service {
     type SubscribeStream = ReceiverStream<Result<pb::LedgerEntry, Status>>;
 
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
-        let (member, _) = self.caller(&req)?;
+        let (member, _) = self.reader(&req)?;
         let r = req.into_inner();
         let (publishers, include_roster) = publisher_filter(&r.filter)?;
         let size = self.hub.ledger().size();
@@ -120,11 +114,11 @@ impl Isthmus for Service {
                 r.from_index
             )));
         }
-        let permit = self.streams.acquire(member.id.as_str()).ok_or_else(|| {
+        let permit = self.quotas.streams.acquire(member.id.as_str()).ok_or_else(|| {
             Status::resource_exhausted(format!(
                 "{} already has {} open subscriptions, the limit per principal; close one first",
                 member.id,
-                self.streams.max()
+                self.quotas.streams.max()
             ))
         })?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -143,7 +137,7 @@ impl Isthmus for Service {
     }
 
     async fn get_entry(&self, req: Request<pb::GetEntryRequest>) -> Result<Response<pb::LedgerEntry>, Status> {
-        let (member, _) = self.caller(&req)?;
+        let (member, _) = self.reader(&req)?;
         let index = match req.into_inner().key {
             Some(pb::get_entry_request::Key::Index(i)) => Some(i),
             Some(pb::get_entry_request::Key::Alert(k)) => {
@@ -164,7 +158,7 @@ impl Isthmus for Service {
         &self,
         req: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
-        self.caller(&req)?;
+        self.reader(&req)?;
         let min = req.into_inner().min_size;
         let ledger = self.hub.ledger();
         if min > ledger.size() {
@@ -187,7 +181,7 @@ impl Isthmus for Service {
         &self,
         req: Request<pb::InclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProofResponse>, Status> {
-        let (member, _) = self.caller(&req)?;
+        let (member, _) = self.reader(&req)?;
         let r = req.into_inner();
         check_size(r.tree_size, self.hub.ledger().size())?;
         if r.index >= r.tree_size {
@@ -215,7 +209,7 @@ impl Isthmus for Service {
         &self,
         req: Request<pb::ConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProofResponse>, Status> {
-        self.caller(&req)?;
+        self.reader(&req)?;
         let r = req.into_inner();
         check_size(r.new_size, self.hub.ledger().size())?;
         if r.old_size == 0 || r.old_size > r.new_size {
@@ -235,7 +229,7 @@ impl Isthmus for Service {
     }
 
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
-        let (m, peer) = self.caller(&req)?;
+        let (m, peer) = self.reader(&req)?;
         Ok(Response::new(pb::WhoAmIResponse {
             principal: m.id.to_string(),
             name: m.name.clone(),
@@ -255,7 +249,7 @@ impl Isthmus for Service {
 /// bounded channel makes a slow reader wait on its own; it never holds
 /// more than [`STREAM_BUFFER`] + [`READ_BATCH`] entries in memory.
 struct Subscription {
-    _permit: StreamPermit,
+    _permit: Slot,
     hub: Arc<Hub>,
     member: Member,
     publishers: Vec<String>,

@@ -1,7 +1,12 @@
 //! Per-principal quotas: one delegation cannot hold an unbounded number of
-//! subscription streams, and its limit does not touch anyone else's.
+//! subscription streams, publish or read without bound, or slow the others
+//! down by flooding; its limits do not touch anyone else's.
 
 use crate::util::*;
+use isthmus::pb;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tonic::Code;
 
 #[tokio::test]
@@ -76,4 +81,150 @@ async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
         .await
         .expect("PA has its own bucket");
     s.stop().await;
+}
+
+#[tokio::test]
+async fn read_calls_have_their_own_per_principal_bucket() {
+    let fed = federation();
+    let serve = isthmus::server::ServeOptions {
+        read_rate_per_principal: 2.0,
+        read_burst_per_principal: 4.0,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(fed.clone(), fed.roster().expect("roster"), serve).await;
+    let mut pa = s.client("PA").await;
+    let mut limited = 0;
+    for i in 0..10 {
+        let r = match i % 3 {
+            0 => pa.who_am_i(pb::WhoAmIRequest {}).await.map(|_| ()),
+            1 => pa
+                .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
+                .await
+                .map(|_| ()),
+            _ => pa.subscribe(subscribe_req(0)).await.map(|_| ()),
+        };
+        if let Err(e) = r {
+            assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+            assert!(e.message().contains("read rate limit") && e.message().contains("retry in"));
+            limited += 1;
+        }
+    }
+    assert!(limited >= 5, "10 reads against a bucket of 4 at 2/s: {limited} limited");
+    s.client("US")
+        .await
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .expect("US has its own read bucket");
+    pa.publish(sealed(&fed, "PA", &alert("reads-spent", "PA", &["CO"])))
+        .await
+        .expect("publishing draws from another bucket");
+    s.stop().await;
+}
+
+/// Publish latencies, in order, of `n` alerts from `who`, one every `gap`.
+async fn paced_publishes(s: &TestServer, who: &str, tag: &str, n: usize, gap: Duration) -> Vec<Duration> {
+    let mut c = s.client(who).await;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let env = sealed(&s.fed, who, &alert(&format!("{tag}-{i}"), who, &["PA", "US", "BR"]));
+        let t = Instant::now();
+        c.publish(env)
+            .await
+            .unwrap_or_else(|e| panic!("{who} refused under flood: {e:?}"));
+        out.push(t.elapsed());
+        tokio::time::sleep(gap).await;
+    }
+    out
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// One delegation floods at far beyond its publish limit; the others, at a
+/// normal pace, are never refused and keep their latency within the stated
+/// bound: median at most max(5 × the calm median, 250 ms), none over 2 s.
+#[tokio::test]
+async fn a_flood_from_one_delegation_leaves_the_others_latency_bounded() {
+    let fed = federation();
+    let serve = isthmus::server::ServeOptions {
+        publish_rate_per_principal: 200.0,
+        publish_burst_per_principal: 200.0,
+        ..Default::default()
+    };
+    let s = Arc::new(TestServer::start_with(fed.clone(), fed.roster().expect("roster"), serve).await);
+    let gap = Duration::from_millis(40);
+    let calm = paced_publishes(&s, "PA", "calm", 15, gap).await;
+
+    // The flood: 8 connections resending until accepted, each alert distinct
+    // so every accepted one is a real append. Bounded in count and time.
+    let flood_for = Duration::from_secs(3);
+    let pool: Vec<_> = (0..1_500)
+        .map(|i| sealed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
+        .collect();
+    let pool = Arc::new(std::sync::Mutex::new(pool));
+    let (accepted, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut flooders = Vec::new();
+    for _ in 0..8 {
+        let (s, pool, accepted, refused) = (s.clone(), pool.clone(), accepted.clone(), refused.clone());
+        flooders.push(tokio::spawn(async move {
+            let mut co = s.client("CO").await;
+            let end = Instant::now() + flood_for;
+            let mut next = None;
+            while Instant::now() < end {
+                let Some(env) = next.take().or_else(|| pool.lock().expect("pool").pop()) else {
+                    break;
+                };
+                match co.publish(env.clone()).await {
+                    Ok(_) => _ = accepted.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        next = Some(env);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let others: Vec<_> = ["PA", "US", "BR"]
+        .into_iter()
+        .map(|who| {
+            let s = s.clone();
+            tokio::spawn(async move { paced_publishes(&s, who, "under-flood", 15, gap).await })
+        })
+        .collect();
+    let mut under = Vec::new();
+    for o in others {
+        under.extend(o.await.expect("paced publisher"));
+    }
+    for f in flooders {
+        f.await.expect("flooder");
+    }
+
+    let (acc, refd) = (accepted.load(Ordering::Relaxed), refused.load(Ordering::Relaxed));
+    assert!(
+        refd > 0,
+        "the flood must exceed CO's limit to test anything ({acc} accepted)"
+    );
+    assert!(
+        acc as f64 <= 200.0 + 200.0 * (flood_for.as_secs_f64() + 1.0),
+        "CO got {acc} publishes through a 200/s bucket"
+    );
+    let (calm_p50, flood_p50) = (median(calm), median(under.clone()));
+    let worst = under.iter().max().copied().unwrap_or_default();
+    let bound = (calm_p50 * 5).max(Duration::from_millis(250));
+    assert!(
+        flood_p50 <= bound,
+        "others' median {flood_p50:?} under flood exceeds {bound:?} (calm {calm_p50:?})"
+    );
+    assert!(worst <= Duration::from_secs(2), "an unflooding publish took {worst:?}");
+    eprintln!(
+        "flood: CO {acc} accepted, {refd} refused; others p50 calm {calm_p50:?}, under flood {flood_p50:?}, max {worst:?}"
+    );
+    match Arc::try_unwrap(s) {
+        Ok(s) => s.stop().await,
+        Err(_) => panic!("server still shared"),
+    }
 }
