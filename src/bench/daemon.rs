@@ -42,7 +42,16 @@ impl Daemon {
     pub fn start(bin: &Path, fed: &DevFederation, dir: &Path) -> anyhow::Result<Daemon> {
         let certs = dir.join("certs");
         fed.write(&certs)?;
+        // The bench measures the hub's capacity, not its per-principal quotas.
+        let config = dir.join("isthmusd.toml");
+        std::fs::write(
+            &config,
+            "publish_rate_per_principal = 1e12\npublish_burst_per_principal = 1e12\n\
+             read_rate_per_principal = 1e12\nread_burst_per_principal = 1e12\n\
+             max_streams_per_principal = 1000000\nmax_connections_per_certificate = 1000000\n",
+        )?;
         let mut cmd = Command::new(bin);
+        cmd.arg("--config").arg(&config);
         cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"));
         for (flag, file) in [
@@ -90,16 +99,26 @@ impl Daemon {
 
     /// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`).
     pub fn memory_kib(&self) -> Option<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<u64>()
-                .ok()
-        };
-        Some((field("VmHWM:")?, field("VmRSS:")?))
+        memory_kib(self.child.id())
     }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`) of `pid`.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
 }

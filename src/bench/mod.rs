@@ -4,10 +4,10 @@
 //! 1. measures the bare unary call rate (`WhoAmI`) at the same concurrency,
 //! 2. runs N publishers × K calls in flight with pre-signed alerts addressed
 //!    to `ALL`, while M subscribers follow the ledger (and S stalled ones
-//!    never read),
+//!    never read, or read only after `stall_resume` and must then catch up),
 //! 3. reports durable publishes/s (and its ratio to the unary rate),
 //!    publish latency, publish→delivered-to-all latency, entries lost or
-//!    duplicated, and the server's peak RSS.
+//!    duplicated, and the server's RSS: peak, end, and once a second.
 //!
 //! Every loop is bounded by both a count and a deadline.
 
@@ -41,6 +41,9 @@ pub struct Options {
     pub subscribers: usize,
     /// Subscribers that open a stream and never read it.
     pub stalled: usize,
+    /// When set, the stalled subscribers start reading after this long and
+    /// must then receive every alert exactly once.
+    pub stall_resume: Option<Duration>,
     /// Publishing time limit.
     pub duration: Duration,
     /// Publishing count limit (alerts are pre-signed up to this many).
@@ -76,6 +79,12 @@ pub struct Report {
     pub lost: usize,
     /// Deliveries received more than once.
     pub duplicated: usize,
+    /// The same two counts for the stalled subscribers once they resumed
+    /// (zero when they never resume).
+    pub stalled_lost_duplicated: [usize; 2],
+    /// Server RSS in MiB, sampled once a second from the start of publishing
+    /// until every subscriber is done.
+    pub server_rss_mib_each_second: Vec<f64>,
     /// Server CPU time per unary call, µs (user + system, from /proc).
     pub server_cpu_us_per_unary: f64,
     /// Server CPU time per durable publish, µs (includes fan-out to subscribers).
@@ -104,8 +113,28 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         .into_inner()
         .ledger_size;
     let (stop_tx, stop) = watch::channel(u64::MAX);
-    let subs = spawn_subscribers(&server, &fed, opts, start, stop).await?;
-    let _stalled = open_stalled(&server, &fed, opts.stalled, start).await?;
+    let live = Readers {
+        count: opts.subscribers,
+        offset: opts.publishers,
+        delay: Duration::ZERO,
+    };
+    let subs = spawn_subscribers(&server, &fed, live, opts.drain, start, stop.clone()).await?;
+    let (_stalled, resuming) = match opts.stall_resume {
+        None => (open_stalled(&server, &fed, opts.stalled, start).await?, Vec::new()),
+        Some(delay) => {
+            let stalled = Readers {
+                count: opts.stalled,
+                offset: 7,
+                delay,
+            };
+            let drain = opts.drain + delay;
+            (
+                Vec::new(),
+                spawn_subscribers(&server, &fed, stalled, drain, start, stop).await?,
+            )
+        }
+    };
+    let rss = sample_rss(daemon.pid());
     let (t0, cpu1) = (Instant::now(), daemon.cpu_time().unwrap_or_default());
     let acks = publish_all(pubs, envelopes, opts, t0).await;
     let elapsed = acks.iter().map(|a| a.2).max().map_or(Duration::ZERO, |t| t - t0);
@@ -114,9 +143,17 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     for s in subs {
         received.push(s.await.context("subscriber task")?);
     }
+    let mut resumed = Vec::new();
+    for s in resuming {
+        resumed.push(s.await.context("resumed subscriber task")?);
+    }
+    rss.abort();
     let cpu_publish = daemon.cpu_time().unwrap_or_default().saturating_sub(cpu1);
     let memory = daemon.memory_kib().unwrap_or((0, 0));
     let mut report = summarise(unary, &acks, &received, elapsed, memory);
+    let (lost, dup) = gaps(&acks, &resumed);
+    report.stalled_lost_duplicated = [lost, dup];
+    report.server_rss_mib_each_second = rss.samples();
     report.server_cpu_us_per_unary = cpu_unary.as_secs_f64() * 1e6 / calls.max(1) as f64;
     report.server_cpu_us_per_publish = cpu_publish.as_secs_f64() * 1e6 / acks.len().max(1) as f64;
     Ok(report)
@@ -212,18 +249,27 @@ fn signed_alert(fed: &DevFederation, id: &str, p: usize, k: usize, summary: &str
 
 type Received = Vec<(u64, Instant)>;
 
+/// A group of subscribers: how many, which delegations (by offset into the
+/// list), and how long they wait before reading their open stream.
+struct Readers {
+    count: usize,
+    offset: usize,
+    delay: Duration,
+}
+
 /// Subscribers read from `start` until they have seen the index sent on
 /// `stop` (or the drain period after it is sent).
 async fn spawn_subscribers(
     server: &str,
     fed: &DevFederation,
-    opts: &Options,
+    readers: Readers,
+    drain: Duration,
     start: u64,
     stop: watch::Receiver<u64>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<Received>>> {
-    let clients = connect_many(server, fed, opts.subscribers, opts.publishers).await?;
+    let clients = connect_many(server, fed, readers.count, readers.offset).await?;
     let mut tasks = Vec::new();
-    let drain = opts.drain;
+    let delay = readers.delay;
     for mut c in clients {
         let mut stop = stop.clone();
         let mut stream = c
@@ -234,6 +280,7 @@ async fn spawn_subscribers(
             .await?
             .into_inner();
         tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             let mut got = Vec::new();
             let mut grace: Option<tokio::time::Instant> = None;
             loop {
@@ -316,16 +363,68 @@ async fn publish_all(pubs: Vec<Client>, envelopes: Vec<Vec<pb::Envelope>>, opts:
     all
 }
 
+/// The server's RSS once a second, in the background.
+struct RssSampler {
+    task: tokio::task::JoinHandle<()>,
+    samples: Arc<std::sync::Mutex<Vec<f64>>>,
+}
+
+fn sample_rss(pid: u32) -> RssSampler {
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = samples.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some((_, rss)) = daemon::memory_kib(pid) else {
+                return;
+            };
+            if let Ok(mut v) = out.lock() {
+                v.push((rss as f64 / 1024.0 * 10.0).round() / 10.0);
+            }
+        }
+    });
+    RssSampler { task, samples }
+}
+
+impl RssSampler {
+    fn abort(&self) {
+        self.task.abort();
+    }
+
+    fn samples(&self) -> Vec<f64> {
+        self.samples.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// Deliveries of acknowledged entries missing from, and repeated in, what
+/// each subscriber received (entries arrive in index order).
+fn gaps(acks: &[Ack], received: &[Received]) -> (usize, usize) {
+    let mut lost = 0;
+    let mut duplicated = 0;
+    for sub in received {
+        let mut seen = std::collections::HashSet::with_capacity(sub.len());
+        let mut prev: Option<u64> = None;
+        for &(i, _) in sub {
+            if prev.is_some_and(|p| i <= p) {
+                duplicated += 1;
+            }
+            prev = Some(i);
+            seen.insert(i);
+        }
+        lost += acks.iter().filter(|a| !seen.contains(&a.0)).count();
+    }
+    (lost, duplicated)
+}
+
 fn summarise(unary: f64, acks: &[Ack], received: &[Received], elapsed: Duration, mem: (u64, u64)) -> Report {
     let publish = Samples::new(acks.iter().map(|a| a.2 - a.1).collect());
     let starts: HashMap<u64, Instant> = acks.iter().map(|a| (a.0, a.1)).collect();
     let mut last_delivery: HashMap<u64, (Instant, usize)> = HashMap::new();
-    let mut duplicated = 0;
     for sub in received {
         let mut prev: Option<u64> = None;
         for &(i, at) in sub {
             if prev.is_some_and(|p| i <= p) {
-                duplicated += 1;
                 continue;
             }
             prev = Some(i);
@@ -334,10 +433,7 @@ fn summarise(unary: f64, acks: &[Ack], received: &[Received], elapsed: Duration,
             e.1 += 1;
         }
     }
-    let lost = starts
-        .keys()
-        .map(|i| received.len() - last_delivery.get(i).map_or(0, |d| d.1))
-        .sum();
+    let (lost, duplicated) = gaps(acks, received);
     let delivered = Samples::new(
         starts
             .iter()
@@ -358,5 +454,7 @@ fn summarise(unary: f64, acks: &[Ack], received: &[Received], elapsed: Duration,
         server_cpu_us_per_publish: 0.0,
         server_peak_rss_mib: mem.0 as f64 / 1024.0,
         server_rss_end_mib: mem.1 as f64 / 1024.0,
+        stalled_lost_duplicated: [0, 0],
+        server_rss_mib_each_second: Vec::new(),
     }
 }

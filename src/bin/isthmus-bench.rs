@@ -25,6 +25,10 @@ struct Args {
     /// Subscribers that never read.
     #[arg(long, default_value_t = 0)]
     stalled: usize,
+    /// Stalled subscribers start reading after this many seconds and must
+    /// then catch up with no gap (default: they never read).
+    #[arg(long)]
+    stall_resume_seconds: Option<f64>,
     /// Publishing phase length, seconds.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -57,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         inflight: a.inflight,
         subscribers: a.subscribers,
         stalled: a.stalled,
+        stall_resume: a.stall_resume_seconds.map(Duration::from_secs_f64),
         duration: Duration::from_secs_f64(a.seconds),
         max_alerts: a.max_alerts,
         rate: a.rate,
@@ -83,6 +88,10 @@ async fn main() -> anyhow::Result<()> {
         r.delivered_to_all_ms[0], r.delivered_to_all_ms[1]
     );
     println!("lost (undelivered) / dup.     {:>10} / {}", r.lost, r.duplicated);
+    if let Some(s) = a.stall_resume_seconds {
+        let [lost, dup] = r.stalled_lost_duplicated;
+        println!("stalled {s} s, then: lost/dup. {lost:>10} / {dup}");
+    }
     println!(
         "server CPU per call           {:>8.1} us unary, {:.1} us publish",
         r.server_cpu_us_per_unary, r.server_cpu_us_per_publish
@@ -91,5 +100,12 @@ async fn main() -> anyhow::Result<()> {
         "server RSS peak / end         {:>8.1} / {:.1} MiB",
         r.server_peak_rss_mib, r.server_rss_end_mib
     );
+    let every_5s: Vec<String> = r
+        .server_rss_mib_each_second
+        .iter()
+        .step_by(5)
+        .map(|m| format!("{m:.0}"))
+        .collect();
+    println!("server RSS every 5 s (MiB)    {}", every_5s.join(" "));
     Ok(())
 }

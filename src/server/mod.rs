@@ -11,6 +11,9 @@ mod hub;
 mod limits;
 mod service;
 
+#[cfg(test)]
+mod need_to_know_props;
+
 pub use conn::Peer;
 pub use hub::{unix_now, Hub, LogOptions};
 pub use service::Service;
