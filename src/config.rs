@@ -33,6 +33,8 @@ pub struct Config {
     pub checkpoint_interval_ms: u64,
     /// Seconds a TLS handshake may take.
     pub handshake_timeout_secs: u64,
+    /// TLS handshakes in progress at once; more connections are closed.
+    pub max_pending_handshakes: usize,
     /// Seconds in-flight calls get to finish on shutdown.
     pub shutdown_grace_secs: u64,
     /// Concurrent Subscribe streams allowed per principal.
@@ -68,6 +70,7 @@ impl Default for Config {
             log_key: dev.join("log.key"),
             checkpoint_interval_ms: 500,
             handshake_timeout_secs: 10,
+            max_pending_handshakes: 1024,
             shutdown_grace_secs: 10,
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
@@ -110,10 +113,13 @@ impl Config {
                 "{name} is {v}; it must be a number of at least 1"
             )));
         }
-        if self.max_streams_per_principal == 0 || self.max_connections_per_certificate == 0 {
-            return Err(Error::Config(
-                "max_streams_per_principal and max_connections_per_certificate must be at least 1".into(),
-            ));
+        let counts = [
+            ("max_streams_per_principal", self.max_streams_per_principal),
+            ("max_connections_per_certificate", self.max_connections_per_certificate),
+            ("max_pending_handshakes", self.max_pending_handshakes),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, v)| *v == 0) {
+            return Err(Error::Config(format!("{name} is 0; it must be at least 1")));
         }
         Ok(())
     }

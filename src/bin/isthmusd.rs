@@ -150,6 +150,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, data = %cfg.data_dir.display(), size = hub.ledger().size(), "isthmusd listening (mutual TLS required)");
     let opts = ServeOptions {
         handshake_timeout: Duration::from_secs(cfg.handshake_timeout_secs),
+        max_pending_handshakes: cfg.max_pending_handshakes,
         shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
         max_streams_per_principal: cfg.max_streams_per_principal,
         publish_rate_per_principal: cfg.publish_rate_per_principal,

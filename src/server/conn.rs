@@ -40,6 +40,9 @@ pub struct Peer {
 pub struct ConnOptions {
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// TLS handshakes in progress at once; connections beyond are closed
+    /// unanswered, so strangers cannot pile up half-done handshakes.
+    pub pending_handshakes: Arc<tokio::sync::Semaphore>,
     /// How long a peer may send nothing before its connection is closed.
     pub idle_timeout: Duration,
     /// Established connections held per certificate (keyed by SPKI hash).
@@ -134,6 +137,7 @@ pub async fn accept_loop(
 ) {
     let out = Arc::new(out);
     let opts = Arc::new(opts);
+    let mut shed = Shed::default();
     loop {
         let (tcp, addr) = tokio::select! {
             r = listener.accept() => match r {
@@ -146,12 +150,37 @@ pub async fn accept_loop(
             },
             _ = out.closed() => return,
         };
+        let Ok(permit) = opts.pending_handshakes.clone().try_acquire_owned() else {
+            shed.note(addr);
+            continue;
+        };
         let (acceptor, out, opts) = (acceptor.clone(), out.clone(), opts.clone());
         tokio::spawn(async move {
-            if let Some(conn) = handshake(tcp, addr, acceptor, &opts).await {
+            let conn = handshake(tcp, addr, acceptor, &opts).await;
+            drop(permit);
+            if let Some(conn) = conn {
                 let _ = out.send(Ok(conn)).await;
             }
         });
+    }
+}
+
+/// Connections closed because too many handshakes were in progress, logged
+/// at most once a second so a flood cannot flood the log as well.
+#[derive(Default)]
+struct Shed {
+    count: u64,
+    logged: Option<Instant>,
+}
+
+impl Shed {
+    fn note(&mut self, addr: SocketAddr) {
+        self.count += 1;
+        if self.logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            tracing::warn!(%addr, closed = self.count, "too many TLS handshakes in progress: closing new connections");
+            self.logged = Some(Instant::now());
+            self.count = 0;
+        }
     }
 }
 

@@ -34,6 +34,8 @@ use tokio_stream::wrappers::ReceiverStream;
 pub struct ServeOptions {
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// TLS handshakes in progress at once; more connections are closed.
+    pub max_pending_handshakes: usize,
     /// How long in-flight calls get after shutdown is requested.
     pub shutdown_grace: Duration,
     /// Concurrent Subscribe streams allowed per principal.
@@ -62,6 +64,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             handshake_timeout: Duration::from_secs(10),
+            max_pending_handshakes: 1024,
             shutdown_grace: Duration::from_secs(10),
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
@@ -88,6 +91,7 @@ pub async fn run(
     let (conn_tx, conn_rx) = mpsc::channel(64);
     let conns = conn::ConnOptions {
         handshake_timeout: opts.handshake_timeout,
+        pending_handshakes: Arc::new(tokio::sync::Semaphore::new(opts.max_pending_handshakes)),
         idle_timeout: opts.idle_timeout,
         per_certificate: limits::Slots::new(opts.max_connections_per_certificate),
     };

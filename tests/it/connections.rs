@@ -144,3 +144,43 @@ async fn each_certificate_holds_a_bounded_number_of_connections() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn handshakes_in_progress_are_bounded() {
+    let fed = federation();
+    let opts = ServeOptions {
+        max_pending_handshakes: 2,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(fed.clone(), fed.roster().expect("roster"), opts).await;
+    let mut stuck = Vec::new();
+    for _ in 0..2 {
+        stuck.push(TcpStream::connect(s.addr).await.expect("tcp"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(s.addr).await.expect("tcp");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(3), third.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "a connection beyond the handshake limit is closed at once: {read:?}"
+    );
+    drop(stuck);
+    // Slots free as the stuck peers go; a member connects again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ok = match isthmus::client::connect(&s.server(), &tls_of(&fed, "PA")).await {
+            Ok(mut c) => c.who_am_i(isthmus::pb::WhoAmIRequest {}).await.is_ok(),
+            Err(_) => false,
+        };
+        if ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "freed handshake slots must admit members again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stop().await;
+}
