@@ -36,6 +36,13 @@ pub async fn connect(server: &str, tls: &TlsFiles) -> Result<Client> {
 /// Connects to `server` with a caller-built rustls configuration (tests use
 /// this to play clients without certificates or with the wrong CA).
 pub async fn connect_with(server: &str, config: rustls::ClientConfig) -> Result<Client> {
+    let channel = channel(server, config).await?;
+    Ok(IsthmusClient::new(channel).max_decoding_message_size(usize::MAX))
+}
+
+/// A mutual-TLS channel to `server`, for any gRPC service it offers (the
+/// health service, say).
+pub async fn channel(server: &str, config: rustls::ClientConfig) -> Result<Channel> {
     let (host, port) = split_server(server)?;
     let name = server_name(&host)?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -61,7 +68,7 @@ pub async fn connect_with(server: &str, config: rustls::ClientConfig) -> Result<
         }))
         .await
         .map_err(|e| Error::Tls(format!("connecting to {server}: {}", error_chain(&e))))?;
-    Ok(IsthmusClient::new(channel).max_decoding_message_size(usize::MAX))
+    Ok(channel)
 }
 
 /// The whole `source()` chain of an error on one line.

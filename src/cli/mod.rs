@@ -110,6 +110,13 @@ enum Command {
         #[arg(long, requires = "publisher")]
         id: Option<String>,
     },
+    /// Ask the hub's grpc.health.v1 service whether it serves (exit 0 when
+    /// SERVING, 1 otherwise).
+    Health {
+        /// Service to ask about; the empty default is the hub as a whole.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
     /// Show who the hub thinks you are.
     Whoami,
     /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and OUT.pub.pem.
@@ -207,6 +214,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         } => tail(&cli, *from, *limit, publishers).await,
         Command::Get { index, publisher, id } => get(&cli, *index, publisher.as_deref(), id.as_deref()).await,
         Command::Whoami => whoami(&cli).await,
+        Command::Health { service } => health(&cli, service).await,
     }
 }
 
@@ -274,6 +282,22 @@ async fn get(cli: &Cli, index: Option<u64>, publisher: Option<&str>, id: Option<
         .into_inner();
     output::entry(cli.json, &e)?;
     Ok(())
+}
+
+async fn health(cli: &Cli, service: &str) -> Result<(), Failure> {
+    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+    let ident = Identity::resolve(cli)?;
+    let config = crate::tls::client_config(&ident.tls()?)?;
+    let mut health = HealthClient::new(client::channel(&cli.server, config).await?);
+    let req = HealthCheckRequest {
+        service: service.into(),
+    };
+    let status = health.check(req).await?.into_inner().status();
+    output::health(cli.json, service, status.as_str_name())?;
+    match status {
+        ServingStatus::Serving => Ok(()),
+        _ => Err(Failure::Invalid),
+    }
 }
 
 async fn whoami(cli: &Cli) -> Result<(), Failure> {

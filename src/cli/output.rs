@@ -95,6 +95,14 @@ pub(super) fn whoami(json: bool, me: &pb::WhoAmIResponse) -> std::io::Result<()>
     }
 }
 
+pub(super) fn health(json: bool, service: &str, status: &str) -> std::io::Result<()> {
+    match json {
+        true => out(json!({ "service": service, "status": status })),
+        false if service.is_empty() => out(status.to_owned()),
+        false => out(format!("{service}: {status}")),
+    }
+}
+
 pub(super) fn keygen(secret: &Path, public: &Path, key: &PublicKey) {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());

@@ -25,7 +25,7 @@ use checkpoint::SignedCheckpoint;
 use entry::{EntryKey, NewEntry};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use store::{Store, WriteBatch};
 use tail::Tail;
@@ -59,6 +59,7 @@ pub struct Ledger {
     tx: mpsc::Sender<Append>,
     size: watch::Receiver<u64>,
     checkpoint: checkpointer::Latest,
+    failed: Arc<OnceLock<String>>,
 }
 
 impl Ledger {
@@ -74,12 +75,13 @@ impl Ledger {
         let tail = Arc::new(Tail::new(len));
         let (size_tx, size) = watch::channel(len);
         let (tx, rx) = mpsc::channel(QUEUE);
+        let failed = Arc::new(OnceLock::new());
         let writer = Writer {
             store: store.clone(),
             tail: tail.clone(),
             next: len,
             size: size_tx,
-            failed: None,
+            failed: failed.clone(),
         };
         std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -92,7 +94,19 @@ impl Ledger {
             tx,
             size,
             checkpoint,
+            failed,
         })
+    }
+
+    /// Why the ledger refuses appends, if it does: a commit failed (the
+    /// store's state is then only known after a restart) or the writer
+    /// thread is gone.
+    pub fn failure(&self) -> Option<String> {
+        match self.failed.get() {
+            Some(e) => Some(e.clone()),
+            None if self.tx.is_closed() => Some("the ledger writer has stopped".into()),
+            None => None,
+        }
     }
 
     /// The latest signed checkpoint.
@@ -224,7 +238,7 @@ struct Writer {
     size: watch::Sender<u64>,
     /// Set after a failed commit: the store's state is then only known
     /// after a restart, so every later append is refused.
-    failed: Option<String>,
+    failed: Arc<OnceLock<String>>,
 }
 
 impl Writer {
@@ -243,7 +257,7 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: &mut Vec<Append>) {
-        if let Some(e) = &self.failed {
+        if let Some(e) = self.failed.get() {
             for a in group.drain(..) {
                 let _ = a
                     .reply
@@ -268,7 +282,7 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e, "ledger commit failed; refusing appends until restart");
-                self.failed = Some(e.to_string());
+                let _ = self.failed.set(e.to_string());
                 for a in group.drain(..) {
                     let _ = a.reply.send(Err(e.to_string()));
                 }

@@ -7,6 +7,7 @@
 //! drops.
 
 mod conn;
+mod health;
 mod hub;
 mod limits;
 mod service;
@@ -102,7 +103,10 @@ pub async fn run(
         publishes: limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal),
         reads: limits::RateLimits::new(opts.read_rate_per_principal, opts.read_burst_per_principal),
     };
-    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), Arc::new(quotas)))
+    let quotas = Arc::new(quotas);
+    let (health, health_svc) = health::service(hub.clone(), quotas.clone());
+    let follow = tokio::spawn(health::follow(health.clone(), hub.clone()));
+    let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), quotas))
         .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
         .max_encoding_message_size(usize::MAX);
     let mut drained = stop_rx.clone();
@@ -110,6 +114,7 @@ pub async fn run(
         .http2_keepalive_interval(Some(opts.keepalive_interval))
         .http2_keepalive_timeout(Some(opts.keepalive_timeout))
         .add_service(grpc)
+        .add_service(health_svc)
         .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), async move {
             let _ = drained.wait_for(|s| *s).await;
         });
@@ -119,6 +124,8 @@ pub async fn run(
         _ = shutdown => tracing::info!("shutdown requested: draining"),
     }
     accept.abort();
+    follow.abort();
+    health::set(&health, tonic_health::ServingStatus::NotServing).await;
     let _ = stop_tx.send(true);
     match tokio::time::timeout(opts.shutdown_grace, serve).await {
         Ok(r) => r.map_err(|e| Error::Io(std::io::Error::other(e))),

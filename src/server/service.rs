@@ -35,27 +35,36 @@ impl Service {
 
     /// The caller of a read call, once it has a token from its read bucket.
     fn reader<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
-        let (member, peer) = self.caller(req)?;
-        match self.quotas.reads.take(member.id.as_str()) {
-            Ok(()) => Ok((member, peer)),
-            Err(wait) => Err(over_rate(member.id.as_str(), "read", wait)),
-        }
+        authenticate_read(&self.hub, &self.quotas, req.extensions())
     }
 
     fn caller<T>(&self, req: &Request<T>) -> Result<(Member, Peer), Status> {
-        let peer = req
-            .extensions()
-            .get::<Peer>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("no client certificate on this connection"))?;
-        match self.hub.principal(&peer.spki) {
-            Some(m) => Ok((m, peer)),
-            None => Err(Status::unauthenticated(format!(
-                "client certificate (SPKI SHA-256 {}) is not bound to any roster principal; \
-                 ask the federation administrator to add it to the roster",
-                hex::encode(peer.spki)
-            ))),
-        }
+        authenticate(&self.hub, req.extensions())
+    }
+}
+
+/// The roster principal behind a request's connection.
+pub fn authenticate(hub: &Hub, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
+    let peer = ext
+        .get::<Peer>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("no client certificate on this connection"))?;
+    match hub.principal(&peer.spki) {
+        Some(m) => Ok((m, peer)),
+        None => Err(Status::unauthenticated(format!(
+            "client certificate (SPKI SHA-256 {}) is not bound to any roster principal; \
+             ask the federation administrator to add it to the roster",
+            hex::encode(peer.spki)
+        ))),
+    }
+}
+
+/// [`authenticate`], then one token from the principal's read bucket.
+pub fn authenticate_read(hub: &Hub, quotas: &Quotas, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
+    let (member, peer) = authenticate(hub, ext)?;
+    match quotas.reads.take(member.id.as_str()) {
+        Ok(()) => Ok((member, peer)),
+        Err(wait) => Err(over_rate(member.id.as_str(), "read", wait)),
     }
 }
 

@@ -179,6 +179,17 @@ async fn officers_publish_tail_and_get_through_the_cli() {
         (me["principal"].as_str(), me["ledger_size"].as_u64()),
         (Some("AUDITOR"), Some(2))
     );
+
+    let out = cli(certs.path(), &d.addr, &["--as", "PA", "--json", "health"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).expect("health JSON");
+    assert_eq!(h["status"], "SERVING");
+    let out = cli(
+        certs.path(),
+        &d.addr,
+        &["--as", "PA", "health", "--service", "no.such.Service"],
+    );
+    assert_eq!(out.status.code(), Some(1), "an unknown service is refused by the hub");
     assert!(d.terminate().success());
 }
 

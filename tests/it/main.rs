@@ -9,6 +9,7 @@ mod connections;
 mod crash;
 mod daemon;
 mod exchange;
+mod health;
 mod hostile;
 mod ledger;
 mod limits;

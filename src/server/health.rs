@@ -1,0 +1,79 @@
+//! `grpc.health.v1.Health`, the standard health-checking service, for load
+//! balancers and `grpc_health_probe`. It sits behind the same mutual TLS and
+//! roster check as everything else (and draws from the caller's read
+//! bucket), so a probe needs a certificate bound to a roster principal, for
+//! instance the operator's monitoring identity.
+//!
+//! The overall status `""` and `isthmus.v1.Isthmus` are SERVING while the
+//! ledger accepts appends; NOT_SERVING once a commit has failed (the hub
+//! then refuses publishes until restarted) and while the hub drains on
+//! shutdown.
+
+use super::hub::Hub;
+use super::limits::Quotas;
+use super::service::{authenticate_read, Service};
+use crate::pb::isthmus_server::IsthmusServer;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::server::NamedService;
+use tonic::service::interceptor::{InterceptedService, Interceptor};
+use tonic::{Request, Status};
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::{HealthReporter, HealthService};
+use tonic_health::ServingStatus;
+
+/// How often the ledger's state is looked at.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Admits roster principals within their read rate.
+#[derive(Clone)]
+pub struct Gate {
+    hub: Arc<Hub>,
+    quotas: Arc<Quotas>,
+}
+
+impl Interceptor for Gate {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        authenticate_read(&self.hub, &self.quotas, req.extensions())?;
+        Ok(req)
+    }
+}
+
+/// The health service for `hub`, and the handle that sets its statuses.
+pub fn service(
+    hub: Arc<Hub>,
+    quotas: Arc<Quotas>,
+) -> (HealthReporter, InterceptedService<HealthServer<HealthService>, Gate>) {
+    let reporter = HealthReporter::new();
+    let gate = Gate { hub, quotas };
+    let svc = HealthServer::with_interceptor(HealthService::from_health_reporter(reporter.clone()), gate);
+    (reporter, svc)
+}
+
+/// Sets both statuses.
+pub async fn set(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    reporter
+        .set_service_status(<IsthmusServer<Service> as NamedService>::NAME, status)
+        .await;
+}
+
+/// Follows the ledger's state until the task is aborted.
+pub async fn follow(reporter: HealthReporter, hub: Arc<Hub>) {
+    let mut last = None;
+    loop {
+        let failure = hub.ledger().failure();
+        let status = match &failure {
+            None => ServingStatus::Serving,
+            Some(_) => ServingStatus::NotServing,
+        };
+        if last != Some(status) {
+            if let Some(why) = failure {
+                tracing::error!(reason = %why, "health: NOT_SERVING");
+            }
+            set(&reporter, status).await;
+            last = Some(status);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
