@@ -43,6 +43,8 @@ pub struct Config {
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Publishes a principal may have waiting for their answer at once.
+    pub max_inflight_publishes_per_principal: usize,
     /// Sustained read calls per second allowed per principal.
     pub read_rate_per_principal: f64,
     /// Read calls a principal may burst above that rate.
@@ -75,6 +77,7 @@ impl Default for Config {
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            max_inflight_publishes_per_principal: 256,
             read_rate_per_principal: 5_000.0,
             read_burst_per_principal: 10_000.0,
             max_connections_per_certificate: 64,
@@ -117,6 +120,10 @@ impl Config {
             ("max_streams_per_principal", self.max_streams_per_principal),
             ("max_connections_per_certificate", self.max_connections_per_certificate),
             ("max_pending_handshakes", self.max_pending_handshakes),
+            (
+                "max_inflight_publishes_per_principal",
+                self.max_inflight_publishes_per_principal,
+            ),
         ];
         if let Some((name, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("{name} is 0; it must be at least 1")));

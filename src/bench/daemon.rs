@@ -48,7 +48,8 @@ impl Daemon {
             &config,
             "publish_rate_per_principal = 1e12\npublish_burst_per_principal = 1e12\n\
              read_rate_per_principal = 1e12\nread_burst_per_principal = 1e12\n\
-             max_streams_per_principal = 1000000\nmax_connections_per_certificate = 1000000\n",
+             max_streams_per_principal = 1000000\nmax_connections_per_certificate = 1000000\n\
+             max_inflight_publishes_per_principal = 1000000\n",
         )?;
         let mut cmd = Command::new(bin);
         cmd.arg("--config").arg(&config);

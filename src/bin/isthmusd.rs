@@ -155,6 +155,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         max_streams_per_principal: cfg.max_streams_per_principal,
         publish_rate_per_principal: cfg.publish_rate_per_principal,
         publish_burst_per_principal: cfg.publish_burst_per_principal,
+        max_inflight_publishes_per_principal: cfg.max_inflight_publishes_per_principal,
         read_rate_per_principal: cfg.read_rate_per_principal,
         read_burst_per_principal: cfg.read_burst_per_principal,
         max_connections_per_certificate: cfg.max_connections_per_certificate,

@@ -15,6 +15,9 @@ use std::time::Instant;
 pub struct Quotas {
     /// Concurrent Subscribe streams.
     pub streams: Arc<Slots>,
+    /// Publishes in flight (received, not yet answered): bounds one
+    /// principal's share of the verifier's and the writer's queues.
+    pub in_flight: Arc<Slots>,
     /// Publish calls.
     pub publishes: RateLimits,
     /// Read calls: Subscribe (opening it), GetEntry, GetCheckpoint, proofs,

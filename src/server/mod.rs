@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may send in a burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Publishes a principal may have waiting for their answer at once.
+    pub max_inflight_publishes_per_principal: usize,
     /// Sustained read calls per second allowed per principal.
     pub read_rate_per_principal: f64,
     /// Read calls a principal may send in a burst above that rate.
@@ -70,6 +72,7 @@ impl Default for ServeOptions {
             max_streams_per_principal: 16,
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            max_inflight_publishes_per_principal: 256,
             read_rate_per_principal: 5_000.0,
             read_burst_per_principal: 10_000.0,
             max_connections_per_certificate: 64,
@@ -100,6 +103,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let quotas = limits::Quotas {
         streams: limits::Slots::new(opts.max_streams_per_principal),
+        in_flight: limits::Slots::new(opts.max_inflight_publishes_per_principal),
         publishes: limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal),
         reads: limits::RateLimits::new(opts.read_rate_per_principal, opts.read_burst_per_principal),
     };

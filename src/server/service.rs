@@ -97,6 +97,14 @@ impl Isthmus for Service {
         if let Err(wait) = self.quotas.publishes.take(member.id.as_str()) {
             return Err(over_rate(member.id.as_str(), "publish", wait));
         }
+        let _slot = self.quotas.in_flight.acquire(member.id.as_str()).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "{} already has {} publishes waiting for their answer, the limit per principal; \
+                 wait for answers before sending more",
+                member.id,
+                self.quotas.in_flight.max()
+            ))
+        })?;
         let result = self.hub.publish(req.get_ref(), &member, &peer.spki).await;
         match result {
             Ok(r) => {

@@ -228,3 +228,42 @@ async fn a_flood_from_one_delegation_leaves_the_others_latency_bounded() {
         Err(_) => panic!("server still shared"),
     }
 }
+
+#[tokio::test]
+async fn publishes_waiting_for_an_answer_are_capped_per_principal() {
+    let fed = federation();
+    let serve = isthmus::server::ServeOptions {
+        max_inflight_publishes_per_principal: 2,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(fed.clone(), fed.roster().expect("roster"), serve).await;
+    let before = s.size();
+    let co = s.client("CO").await;
+    let calls: Vec<_> = (0..32)
+        .map(|i| {
+            let mut co = co.clone();
+            let env = sealed(&fed, "CO", &alert(&format!("burst-{i}"), "CO", &["PA"]));
+            tokio::spawn(async move { co.publish(env).await })
+        })
+        .collect();
+    let (mut accepted, mut capped) = (0, 0);
+    for c in calls {
+        match c.await.expect("task") {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+                assert!(e.message().contains("waiting for their answer"), "{}", e.message());
+                capped += 1;
+            }
+        }
+    }
+    assert!(capped > 0, "32 concurrent publishes against a cap of 2: none capped");
+    assert!(accepted >= 2, "at least the first ones get through: {accepted}");
+    assert_eq!(s.size(), before + accepted, "capped publishes store nothing");
+    s.client("PA")
+        .await
+        .publish(sealed(&fed, "PA", &alert("own-share", "PA", &["CO"])))
+        .await
+        .expect("PA has its own share");
+    s.stop().await;
+}
