@@ -27,6 +27,9 @@ pub struct Config {
     pub key: PathBuf,
     /// The roster, TOML.
     pub roster: PathBuf,
+    /// The delegations' approvals of that roster, one line each (written by
+    /// `isthmus roster-approve`).
+    pub roster_approvals: PathBuf,
     /// The log's signing key (C2SP note private key `PRIVATE+KEY+origin+id+key`).
     pub log_key: PathBuf,
     /// Least milliseconds between two signed checkpoints.
@@ -69,6 +72,7 @@ impl Default for Config {
             cert: dev.join("server.pem"),
             key: dev.join("server.key.pem"),
             roster: dev.join("roster.toml"),
+            roster_approvals: dev.join("roster.approvals"),
             log_key: dev.join("log.key"),
             checkpoint_interval_ms: 500,
             handshake_timeout_secs: 10,
@@ -133,9 +137,16 @@ impl Config {
 
     /// Whether any TLS or roster file comes from the development folder.
     pub fn uses_dev_material(&self) -> bool {
-        [&self.ca, &self.cert, &self.key, &self.roster, &self.log_key]
-            .iter()
-            .any(|p| p.components().any(|c| c.as_os_str() == DEV_CERTS_DIR))
+        [
+            &self.ca,
+            &self.cert,
+            &self.key,
+            &self.roster,
+            &self.roster_approvals,
+            &self.log_key,
+        ]
+        .iter()
+        .any(|p| p.components().any(|c| c.as_os_str() == DEV_CERTS_DIR))
     }
 }
 
@@ -149,7 +160,8 @@ mod tests {
         assert!(d.uses_dev_material());
         assert!(d.listen.ip().is_loopback());
         let c: Config = toml::from_str(
-            "listen = \"0.0.0.0:443\"\nca = \"/etc/isthmus/ca.pem\"\ncert = \"/c\"\nkey = \"/k\"\nroster = \"/r\"\nlog_key = \"/l\"",
+            "listen = \"0.0.0.0:443\"\nca = \"/etc/isthmus/ca.pem\"\ncert = \"/c\"\nkey = \"/k\"\nroster = \"/r\"\n\
+             roster_approvals = \"/a\"\nlog_key = \"/l\"",
         )
         .expect("parse");
         assert_eq!(c.listen.port(), 443);

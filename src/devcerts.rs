@@ -9,7 +9,9 @@ use crate::crypto::SigningKey;
 use crate::error::{Error, Result};
 use crate::ids::PrincipalId;
 use crate::note::NoteSigner;
-use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash};
+use crate::pb;
+use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
+use crate::roster_change;
 use crate::tls::sha256;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
@@ -145,6 +147,8 @@ pub struct DevFederation {
     pub server: Issued,
     /// Every principal.
     pub principals: Vec<DevPrincipal>,
+    /// When the federation was made: the genesis roster's issue time.
+    pub created: i64,
 }
 
 impl DevFederation {
@@ -168,12 +172,57 @@ impl DevFederation {
             ca,
             server,
             principals,
+            created: OffsetDateTime::now_utc().unix_timestamp(),
         })
     }
 
-    /// The roster binding every principal.
+    /// The genesis roster binding every principal: version 1, issued now,
+    /// changes need a majority of the delegations.
     pub fn roster(&self) -> Result<Roster> {
-        Ok(Roster::new(self.principals.iter().map(|p| p.member.clone()).collect())?)
+        let members: Vec<_> = self.principals.iter().map(|p| p.member.clone()).collect();
+        let delegations = members.iter().filter(|m| m.role == Role::Delegation).count();
+        let terms = Terms {
+            version: 1,
+            quorum: (delegations / 2 + 1) as u32,
+            issued: self.created,
+        };
+        Ok(Roster::new(members, terms)?)
+    }
+
+    /// `roster` approved by every delegation of `roster` whose key this
+    /// federation holds, valid at the roster's issue time: the envelope the
+    /// ledger stores.
+    pub fn approved(&self, roster: &Roster) -> pb::Envelope {
+        let approvals = self
+            .principals
+            .iter()
+            .filter(|p| {
+                roster
+                    .member(p.member.id.as_str())
+                    .is_some_and(|m| m.role == Role::Delegation)
+            })
+            .filter_map(|p| p.signing.as_ref())
+            .filter(|k| {
+                let issued = roster.terms().issued;
+                roster
+                    .key(&k.public_key().key_id())
+                    .is_some_and(|(_, rk)| rk.valid_at(issued))
+            })
+            .map(|k| roster_change::approve(roster, k))
+            .collect();
+        roster_change::seal(roster, approvals)
+    }
+
+    /// The approvals file for `roster` (see [`roster_change::parse_lines`]).
+    pub fn approvals_file(&self, roster: &Roster) -> String {
+        let env = self.approved(roster);
+        let mut text = String::from("# DEV ONLY approvals of roster.toml, written by `isthmus dev-certs`.\n");
+        for s in &env.signatures {
+            let owner = roster.key(&s.keyid).map(|(m, _)| m.id.to_string()).unwrap_or_default();
+            text.push_str(&roster_change::to_line(&owner, s));
+            text.push('\n');
+        }
+        text
     }
 
     /// Writes everything under `dir` (see certs-dev/README.md for the layout).
@@ -191,11 +240,13 @@ impl DevFederation {
         put("ca.pem", &self.ca.cert_pem())?;
         put("server.pem", &self.server.cert_pem)?;
         put("server.key.pem", &self.server.key_pem)?;
-        let roster = toml::to_string(&self.roster()?.to_file()).map_err(|e| Error::Config(e.to_string()))?;
+        let genesis = self.roster()?;
+        let roster = toml::to_string(&genesis.to_file()).map_err(|e| Error::Config(e.to_string()))?;
         put(
             "roster.toml",
             &format!("# DEV ONLY roster written by `isthmus dev-certs`.\n\n{roster}"),
         )?;
+        put("roster.approvals", &self.approvals_file(&genesis))?;
         for p in &self.principals {
             let id = p.member.id.as_str();
             put(&format!("{id}/client.pem"), &p.tls.cert_pem)?;
@@ -248,7 +299,8 @@ Layout:
 | `ca.pem` | federation CA certificate (its key was discarded) |
 | `server.pem`, `server.key.pem` | hub certificate for localhost, 127.0.0.1, ::1 |
 | `log.key`, `log.pub` | the log's checkpoint signing key (C2SP note key; the name is the log's origin) and its verifier key for auditors |
-| `roster.toml` | every principal, its client-certificate SPKI SHA-256 and signing keys |
+| `roster.toml` | every principal, its client-certificate SPKI SHA-256 and signing keys; version 1, quorum 11 |
+| `roster.approvals` | every delegation's approval of `roster.toml` (what `isthmus roster-approve` prints) |
 | `CC/client.pem`, `CC/client.key.pem` | delegation CC's TLS client identity |
 | `CC/signing.key.pem`, `CC/signing.pub.pem` | delegation CC's Ed25519 alert-signing key (PKCS#8 / SPKI PEM) |
 | `AUDITOR/client.pem`, `AUDITOR/client.key.pem` | the auditor's TLS identity (no signing key) |
@@ -257,6 +309,7 @@ Regenerate the whole folder (new CA, new keys; the old ones become useless):
 
     cargo run --release --bin isthmus -- dev-certs --out certs-dev --force
 
-An existing ledger in `isthmus-data/` keeps the old roster in its history;
-start it again and the new roster is appended as a roster-change entry.
+A new folder is a new federation: delete `isthmus-data/` too. The hub
+refuses to append a roster that a quorum of the delegations in force did
+not approve, and a regenerated genesis roster is nobody's approved change.
 ";

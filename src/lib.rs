@@ -38,6 +38,7 @@ pub mod pb;
 pub mod policy;
 pub mod receipt;
 pub mod roster;
+pub mod roster_change;
 pub mod server;
 pub mod tls;
 

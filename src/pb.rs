@@ -9,3 +9,6 @@ tonic::include_proto!("isthmus.v1");
 
 /// The DSSE `payloadType` of an encoded [`Alert`].
 pub const ALERT_PAYLOAD_TYPE: &str = "application/vnd.isthmus.alert.v1+protobuf";
+
+/// DSSE payload type of an approved roster (an encoded `isthmus.v1.Roster`).
+pub const ROSTER_PAYLOAD_TYPE: &str = "application/vnd.isthmus.roster.v1+protobuf";

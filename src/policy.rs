@@ -38,7 +38,7 @@ pub enum Audience {
 /// the rest (the envelope) without decoding it.
 #[derive(Clone, PartialEq, Message)]
 struct EntryHeader {
-    #[prost(message, optional, tag = "1")]
+    #[prost(message, optional, tag = "3")]
     roster: Option<Nothing>,
     #[prost(message, optional, tag = "2")]
     submission: Option<SubmissionHeader>,
@@ -142,7 +142,7 @@ mod tests {
             submission("CO", &["PA"]),
             submission("BR", &[]),
             pb::Entry {
-                body: Some(pb::entry::Body::Roster(pb::Roster::default())),
+                body: Some(pb::entry::Body::Roster(pb::Envelope::default())),
             },
             pb::Entry { body: None },
         ] {
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn roster_entries_are_public_to_members() {
         let e = pb::Entry {
-            body: Some(pb::entry::Body::Roster(pb::Roster::default())),
+            body: Some(pb::entry::Body::Roster(pb::Envelope::default())),
         };
         assert!(may_see(
             &viewer("BR", Role::Delegation),

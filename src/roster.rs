@@ -5,7 +5,9 @@
 //!
 //! The roster lives in the ledger: entry 0 is the genesis roster and every
 //! change is a whole new roster entry, so an auditor can tell which key was
-//! valid when. Operators edit it as TOML (`roster.toml`); [`Roster`] is the
+//! valid when. Each roster carries its [`Terms`]: a version, the quorum of
+//! delegation approvals the next change needs, and when it was drawn up;
+//! [`crate::roster_change`] checks the approvals. Operators edit it as TOML (`roster.toml`); [`Roster`] is the
 //! validated form, parsed once, with every public key checked
 //! ([`crate::crypto::PublicKey::from_bytes`] refuses small-order,
 //! non-canonical and torsioned keys).
@@ -66,9 +68,22 @@ pub struct Member {
     pub keys: Vec<RosterKey>,
 }
 
+/// A roster's version and change rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// 1 for the genesis roster, one more for each change.
+    pub version: u64,
+    /// Approvals from distinct delegations of this roster that the next
+    /// change needs.
+    pub quorum: u32,
+    /// When it was drawn up, Unix seconds.
+    pub issued: i64,
+}
+
 /// The validated roster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Roster {
+    terms: Terms,
     members: BTreeMap<PrincipalId, Member>,
     by_spki: HashMap<SpkiHash, PrincipalId>,
     by_key_id: HashMap<String, (PrincipalId, usize)>,
@@ -105,9 +120,10 @@ fn bad(id: &str, reason: impl Into<String>) -> RosterError {
 }
 
 impl Roster {
-    /// Builds and checks a roster from its members.
-    pub fn new(members: Vec<Member>) -> Result<Self, RosterError> {
+    /// Builds and checks a roster from its members and terms.
+    pub fn new(members: Vec<Member>, terms: Terms) -> Result<Self, RosterError> {
         let mut roster = Roster {
+            terms,
             members: BTreeMap::new(),
             by_spki: HashMap::new(),
             by_key_id: HashMap::new(),
@@ -117,6 +133,18 @@ impl Roster {
         }
         if roster.members.is_empty() {
             return Err(RosterError::Invalid("it has no principals".into()));
+        }
+        if terms.version == 0 {
+            return Err(RosterError::Invalid(
+                "version must be at least 1 (1 for the genesis roster)".into(),
+            ));
+        }
+        let delegations = roster.delegations().count();
+        if terms.quorum == 0 || terms.quorum as usize > delegations {
+            return Err(RosterError::Invalid(format!(
+                "quorum {} must be between 1 and the number of delegations ({delegations})",
+                terms.quorum
+            )));
         }
         Ok(roster)
     }
@@ -171,6 +199,16 @@ impl Roster {
         self.members.values()
     }
 
+    /// Version, quorum and issue time.
+    pub fn terms(&self) -> Terms {
+        self.terms
+    }
+
+    /// The same members under other terms.
+    pub fn with_terms(&self, terms: Terms) -> Result<Self, RosterError> {
+        Roster::new(self.members().cloned().collect(), terms)
+    }
+
     /// The member delegations, ordered by code (what `ALL` expands to).
     pub fn delegations(&self) -> impl Iterator<Item = &Member> {
         self.members().filter(|m| m.role == Role::Delegation)
@@ -184,12 +222,27 @@ impl Roster {
     pub fn to_pb(&self) -> pb::Roster {
         pb::Roster {
             principals: self.members().map(member_to_pb).collect(),
+            version: self.terms.version,
+            quorum: self.terms.quorum,
+            issued: Some(unix_to_pb(self.terms.issued)),
         }
     }
 
     /// Parses and checks the ledger form.
     pub fn from_pb(p: &pb::Roster) -> Result<Self, RosterError> {
-        Roster::new(p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?)
+        let terms = Terms {
+            version: p.version,
+            quorum: p.quorum,
+            issued: p
+                .issued
+                .as_ref()
+                .map(|t| t.seconds)
+                .ok_or_else(|| RosterError::Invalid("issued is missing".into()))?,
+        };
+        Roster::new(
+            p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?,
+            terms,
+        )
     }
 }
 
@@ -265,6 +318,12 @@ pub fn unix_to_pb(seconds: i64) -> prost_types::Timestamp {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RosterFile {
+    /// 1 for the genesis roster; one more for each change.
+    pub version: u64,
+    /// Approvals from distinct delegations of this roster the next change needs.
+    pub quorum: u32,
+    /// RFC 3339: when this roster was drawn up.
+    pub issued: String,
     /// One table per principal.
     pub principal: Vec<PrincipalFile>,
 }
@@ -303,12 +362,25 @@ impl Roster {
     /// Parses and checks `roster.toml`.
     pub fn from_toml(text: &str) -> Result<Self, RosterError> {
         let file: RosterFile = toml::from_str(text).map_err(|e| RosterError::Toml(e.to_string()))?;
-        Roster::new(file.principal.iter().map(member_from_file).collect::<Result<_, _>>()?)
+        let terms = Terms {
+            version: file.version,
+            quorum: file.quorum,
+            issued: OffsetDateTime::parse(&file.issued, &Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|_| RosterError::Invalid(format!("issued {:?} is not an RFC 3339 time", file.issued)))?,
+        };
+        Roster::new(
+            file.principal.iter().map(member_from_file).collect::<Result<_, _>>()?,
+            terms,
+        )
     }
 
     /// The operator form of this roster.
     pub fn to_file(&self) -> RosterFile {
         RosterFile {
+            version: self.terms.version,
+            quorum: self.terms.quorum,
+            issued: format_rfc3339(self.terms.issued),
             principal: self.members().map(member_to_file).collect(),
         }
     }
@@ -401,6 +473,12 @@ mod tests {
         }
     }
 
+    const TERMS: Terms = Terms {
+        version: 1,
+        quorum: 1,
+        issued: 50,
+    };
+
     fn key() -> RosterKey {
         RosterKey {
             key: SigningKey::generate().public_key(),
@@ -412,10 +490,13 @@ mod tests {
     #[test]
     fn lookups_by_certificate_and_key_id() {
         let k = key();
-        let r = Roster::new(vec![
-            member("CO", Role::Delegation, 1, vec![k.clone()]),
-            member("AUDITOR", Role::Auditor, 2, vec![]),
-        ])
+        let r = Roster::new(
+            vec![
+                member("CO", Role::Delegation, 1, vec![k.clone()]),
+                member("AUDITOR", Role::Auditor, 2, vec![]),
+            ],
+            TERMS,
+        )
         .expect("valid roster");
         assert_eq!(r.by_spki(&[1; 32]).map(|m| m.id.as_str()), Some("CO"));
         assert!(r.by_spki(&[3; 32]).is_none());
@@ -426,10 +507,13 @@ mod tests {
 
     #[test]
     fn pb_and_toml_round_trip() {
-        let r = Roster::new(vec![
-            member("PA", Role::Delegation, 1, vec![key()]),
-            member("AUDITOR", Role::Auditor, 2, vec![]),
-        ])
+        let r = Roster::new(
+            vec![
+                member("PA", Role::Delegation, 1, vec![key()]),
+                member("AUDITOR", Role::Auditor, 2, vec![]),
+            ],
+            TERMS,
+        )
         .expect("valid roster");
         assert_eq!(Roster::from_pb(&r.to_pb()).expect("pb"), r);
         let text = toml::to_string(&r.to_file()).expect("serialise");
@@ -438,21 +522,39 @@ mod tests {
 
     #[test]
     fn inconsistent_rosters_are_refused() {
-        let dup_spki = Roster::new(vec![
-            member("PA", Role::Delegation, 1, vec![]),
-            member("CO", Role::Delegation, 1, vec![]),
-        ]);
+        let dup_spki = Roster::new(
+            vec![
+                member("PA", Role::Delegation, 1, vec![]),
+                member("CO", Role::Delegation, 1, vec![]),
+            ],
+            TERMS,
+        );
         assert!(matches!(dup_spki, Err(RosterError::Principal { .. })));
-        let auditor_key = Roster::new(vec![member("AUDITOR", Role::Auditor, 1, vec![key()])]);
+        let auditor_key = Roster::new(vec![member("AUDITOR", Role::Auditor, 1, vec![key()])], TERMS);
         assert!(auditor_key.is_err());
-        let non_country = Roster::new(vec![member("ABC", Role::Delegation, 1, vec![])]);
+        let non_country = Roster::new(vec![member("ABC", Role::Delegation, 1, vec![])], TERMS);
         assert!(non_country.is_err());
-        assert!(Roster::new(vec![]).is_err());
+        assert!(Roster::new(vec![], TERMS).is_err());
+        let one = || vec![member("PA", Role::Delegation, 1, vec![])];
+        for (terms, what) in [
+            (Terms { version: 0, ..TERMS }, "version must be at least 1"),
+            (Terms { quorum: 0, ..TERMS }, "quorum 0"),
+            (
+                Terms { quorum: 2, ..TERMS },
+                "quorum 2 must be between 1 and the number of delegations (1)",
+            ),
+        ] {
+            let e = Roster::new(one(), terms).expect_err(what);
+            assert!(e.to_string().contains(what), "{e}");
+        }
     }
 
     #[test]
     fn small_order_keys_are_refused_at_load() {
         let text = r#"
+version = 1
+quorum = 1
+issued = "2026-01-01T00:00:00Z"
 [[principal]]
 id = "CO"
 name = "Colombia"

@@ -11,7 +11,7 @@ use crate::ingest::PublishError;
 use crate::ledger::checkpoint::CheckpointError;
 use crate::ledger::tiles::TileError;
 use crate::note::NoteError;
-use crate::roster::RosterError;
+use crate::roster_change::ChangeError;
 
 /// Why an audit did not end in "intact".
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +75,12 @@ pub enum Reason {
     /// Entry 0 is not a roster.
     #[error("entry 0 must be the genesis roster")]
     NoGenesis,
-    /// A roster entry does not parse into a valid roster.
-    #[error("invalid roster entry: {0}")]
-    Roster(RosterError),
+    /// The genesis roster is not the one the auditor pinned.
+    #[error("the genesis roster hashes to {0}, not to the pinned --genesis value")]
+    GenesisNotPinned(String),
+    /// A roster entry is not a valid roster approved by the federation.
+    #[error("roster entry not accepted: {0}")]
+    Roster(ChangeError),
     /// A submission without an envelope.
     #[error("submission has no envelope")]
     NoEnvelope,

@@ -43,6 +43,10 @@ pub struct Options<'a> {
     pub log_key: &'a str,
     /// The auditor's last trusted checkpoint note, if any.
     pub since: Option<&'a Path>,
+    /// The SHA-256 of the genesis roster (its encoded payload) the auditor
+    /// trusts, if pinned. The genesis roster can only approve itself, so
+    /// this is what ties an export to the federation's agreed founding roster.
+    pub genesis: Option<[u8; 32]>,
 }
 
 /// Audits the export at `export`. `progress(done, total)` is called as
@@ -83,7 +87,16 @@ fn run(
         trust::check_rollback(old, &cp)?;
     }
     let old_cp = old.as_ref().map(|o| &o.checkpoint);
-    scan::scan(&reader, export, &cp.checkpoint, old_cp, &mut report.counts, progress)?;
+    let rules = rules::Rules::pinned(opts.genesis);
+    scan::scan(
+        &reader,
+        export,
+        &cp.checkpoint,
+        old_cp,
+        rules,
+        &mut report.counts,
+        progress,
+    )?;
     match &old {
         Some(old) => trust::check_tile_consistency(old, &cp, &reader.hashes(cp.checkpoint.size)),
         None => Ok(()),

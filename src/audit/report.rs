@@ -27,6 +27,9 @@ pub struct Counts {
     pub alerts: BTreeMap<String, u64>,
     /// Alert signatures verified.
     pub signatures_checked: u64,
+    /// Hex SHA-256 of the genesis roster's encoded payload (what
+    /// `--genesis` pins).
+    pub genesis_roster_sha256: Option<String>,
 }
 
 impl Counts {
@@ -97,6 +100,9 @@ impl Report {
         out.push('\n');
         let _ = writeln!(out, "entries:            {}", c.entries);
         let _ = writeln!(out, "roster entries:     {}", c.roster_entries);
+        if let Some(g) = &c.genesis_roster_sha256 {
+            let _ = writeln!(out, "genesis roster:     sha256 {g}");
+        }
         let _ = writeln!(out, "alerts:             {}", c.total_alerts());
         for (publisher, n) in &c.alerts {
             let _ = writeln!(out, "  {publisher}: {n}");

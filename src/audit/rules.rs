@@ -20,6 +20,7 @@ use crate::ingest::{self, Caller};
 use crate::ledger::entry;
 use crate::pb;
 use crate::roster::{Roster, SpkiHash};
+use crate::roster_change;
 
 /// Compact name of a (publisher, alert id) pair: the first 16 bytes of
 /// `SHA-256(publisher || 0x00 || id)`, so millions of ids fit in tens of MiB.
@@ -41,16 +42,33 @@ fn alert_key(publisher: &str, id: &str) -> AlertKey {
 pub(crate) struct Rules {
     roster: Option<Roster>,
     seen: HashMap<AlertKey, u64>,
+    genesis: Option<[u8; 32]>,
 }
 
 impl Rules {
+    /// Rules that also require the genesis roster to hash to `genesis`.
+    pub fn pinned(genesis: Option<[u8; 32]>) -> Self {
+        Rules {
+            genesis,
+            ..Rules::default()
+        }
+    }
+
     /// Checks entry `index` (its exact stored bytes); returns the signature
     /// still to verify, if it is a submission.
     pub fn check(&mut self, index: u64, bytes: &[u8], counts: &mut Counts) -> Result<Option<Pending>, Reason> {
         let decoded = entry::decode(bytes).map_err(Reason::Decode)?;
         match decoded.body {
-            Some(pb::entry::Body::Roster(r)) => {
-                self.roster = Some(Roster::from_pb(&r).map_err(Reason::Roster)?);
+            Some(pb::entry::Body::Roster(env)) => {
+                let roster = roster_change::open(&env, self.roster.as_ref()).map_err(Reason::Roster)?;
+                if index == 0 {
+                    let got = crate::tls::sha256(&env.payload);
+                    if self.genesis.is_some_and(|pin| pin != got) {
+                        return Err(Reason::GenesisNotPinned(hex::encode(got)));
+                    }
+                    counts.genesis_roster_sha256 = Some(hex::encode(got));
+                }
+                self.roster = Some(roster);
                 counts.roster_entries += 1;
                 Ok(None)
             }
@@ -145,7 +163,11 @@ mod tests {
 
     #[test]
     fn invalid_roster_entry_is_refused() {
-        let bad = NewEntry::roster(pb::Roster { principals: vec![] });
+        let bad = NewEntry::roster(pb::Envelope {
+            payload: pb::Roster::default().encode_to_vec(),
+            payload_type: pb::ROSTER_PAYLOAD_TYPE.into(),
+            signatures: vec![],
+        });
         let err = Rules::default()
             .check(0, &bad.bytes, &mut Counts::default())
             .unwrap_err();

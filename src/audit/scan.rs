@@ -29,11 +29,12 @@ pub(crate) fn scan(
     dir: &Path,
     cp: &Checkpoint,
     old: Option<&Checkpoint>,
+    rules: Rules,
     counts: &mut Counts,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), AuditError> {
     let mut scan = Scan {
-        rules: Rules::default(),
+        rules,
         sigs: SigBatch::default(),
         range: CompactRange::new(),
         tiles: TileCheck::new(reader, cp),

@@ -64,6 +64,8 @@ impl Daemon {
         }
         cmd.arg("--roster")
             .arg(certs.join("roster.toml"))
+            .arg("--roster-approvals")
+            .arg(certs.join("roster.approvals"))
             .arg("--log-key")
             .arg(certs.join("log.key"));
         let mut child = cmd

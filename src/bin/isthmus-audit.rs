@@ -31,6 +31,10 @@ enum Command {
         /// Your last trusted checkpoint note: the export must extend it.
         #[arg(long, value_name = "OLD_CHECKPOINT")]
         since: Option<PathBuf>,
+        /// The genesis roster the federation agreed on: hex SHA-256 of its
+        /// encoded payload, as a previous report printed it.
+        #[arg(long, value_name = "SHA256_HEX", value_parser = parse_sha256)]
+        genesis: Option<[u8; 32]>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -42,11 +46,13 @@ fn main() -> ExitCode {
         export,
         log_key,
         since,
+        genesis,
         json,
     } = Cli::parse().command;
     let opts = Options {
         log_key: &log_key,
         since: since.as_deref(),
+        genesis,
     };
     let report = match std::io::stderr().is_terminal() {
         true => audit::verify(&export, &opts, &mut progress_bar()),
@@ -56,6 +62,11 @@ fn main() -> ExitCode {
         eprintln!("isthmus-audit: {e:#}");
     }
     ExitCode::from(report.exit_code())
+}
+
+fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(s).map_err(|_| "not hex".to_owned())?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "a SHA-256 is 64 hex digits".to_owned())
 }
 
 /// Writes the report; a closed stdout (broken pipe) is not an error, and

@@ -11,6 +11,7 @@ use clap::Parser;
 use isthmus::config::Config;
 use isthmus::note::NoteSigner;
 use isthmus::roster::Roster;
+use isthmus::roster_change;
 use isthmus::server::{self, Hub, LogOptions, ServeOptions};
 use isthmus::tls::TlsFiles;
 use std::net::SocketAddr;
@@ -45,6 +46,9 @@ struct Args {
     /// Roster (TOML).
     #[arg(long)]
     roster: Option<PathBuf>,
+    /// Approvals of the roster (one line per approving delegation).
+    #[arg(long)]
+    roster_approvals: Option<PathBuf>,
     /// The log's checkpoint signing key (C2SP note private key).
     #[arg(long)]
     log_key: Option<PathBuf>,
@@ -83,6 +87,7 @@ impl Args {
         over(&self.cert, &mut c.cert);
         over(&self.key, &mut c.key);
         over(&self.roster, &mut c.roster);
+        over(&self.roster_approvals, &mut c.roster_approvals);
         over(&self.log_key, &mut c.log_key);
         Ok(c)
     }
@@ -135,6 +140,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let roster_text =
         std::fs::read_to_string(&cfg.roster).with_context(|| format!("reading {}", cfg.roster.display()))?;
     let roster = Roster::from_toml(&roster_text).with_context(|| cfg.roster.display().to_string())?;
+    let approvals_text = std::fs::read_to_string(&cfg.roster_approvals)
+        .with_context(|| format!("reading {}", cfg.roster_approvals.display()))?;
+    let approvals =
+        roster_change::parse_lines(&approvals_text).with_context(|| cfg.roster_approvals.display().to_string())?;
+    let approved = roster_change::seal(&roster, approvals);
     let key_text =
         std::fs::read_to_string(&cfg.log_key).with_context(|| format!("reading {}", cfg.log_key.display()))?;
     let key = NoteSigner::from_private_key(key_text.trim()).with_context(|| cfg.log_key.display().to_string())?;
@@ -143,7 +153,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         key: Arc::new(key),
         checkpoint_interval: Duration::from_millis(cfg.checkpoint_interval_ms),
     };
-    let hub = Arc::new(Hub::open(&cfg.data_dir, roster, &log).await?);
+    let hub = Arc::new(Hub::open(&cfg.data_dir, approved, &log).await?);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;

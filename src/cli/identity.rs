@@ -38,13 +38,24 @@ impl Identity {
     }
 
     pub(super) fn signing_key(&self) -> anyhow::Result<SigningKey> {
-        let path = self
-            .signing_key
-            .as_ref()
-            .ok_or_else(|| anyhow!("no signing key: pass --signing-key FILE"))?;
-        let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        SigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not an Ed25519 PKCS#8 key", path.display()))
+        read_signing_key(self.signing_key.as_deref())
     }
+
+    /// Only the signing key (`--signing-key`, or certs-dev/ID/ with `--as`),
+    /// for offline signing that needs no TLS identity.
+    pub(super) fn signing_key_only(cli: &Cli) -> anyhow::Result<SigningKey> {
+        let dev = cli
+            .as_id
+            .as_ref()
+            .map(|id| cli.certs_dir.join(id.to_ascii_uppercase()).join("signing.key.pem"));
+        read_signing_key(cli.signing_key.clone().or(dev).as_deref())
+    }
+}
+
+fn read_signing_key(path: Option<&Path>) -> anyhow::Result<SigningKey> {
+    let path = path.ok_or_else(|| anyhow!("no signing key: pass --signing-key FILE, or --as ID"))?;
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    SigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not an Ed25519 PKCS#8 key", path.display()))
 }
 
 /// Writes a secret file readable by its owner only (where supported).

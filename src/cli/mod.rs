@@ -119,6 +119,13 @@ enum Command {
     },
     /// Show who the hub thinks you are.
     Whoami,
+    /// Approve a roster file with your signing key (offline): prints the
+    /// line to add to the hub's approvals file. A changed roster takes effect
+    /// once `quorum` delegations of the roster in force have approved it.
+    RosterApprove {
+        /// The new roster (TOML), exactly as the hub will load it.
+        file: PathBuf,
+    },
     /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and OUT.pub.pem.
     Keygen {
         /// Output path prefix.
@@ -215,6 +222,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Get { index, publisher, id } => get(&cli, *index, publisher.as_deref(), id.as_deref()).await,
         Command::Whoami => whoami(&cli).await,
         Command::Health { service } => health(&cli, service).await,
+        Command::RosterApprove { file } => roster_approve(&cli, file),
     }
 }
 
@@ -298,6 +306,30 @@ async fn health(cli: &Cli, service: &str) -> Result<(), Failure> {
         ServingStatus::Serving => Ok(()),
         _ => Err(Failure::Invalid),
     }
+}
+
+fn roster_approve(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
+    let key = Identity::signing_key_only(cli)?;
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let roster = crate::roster::Roster::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let approval = crate::roster_change::approve(&roster, &key);
+    let id = match &cli.as_id {
+        Some(id) => id.to_ascii_uppercase(),
+        None => roster
+            .key(&approval.keyid)
+            .map_or_else(|| "-".to_owned(), |(m, _)| m.id.to_string()),
+    };
+    let terms = roster.terms();
+    eprintln!(
+        "approving roster version {} issued {} ({} principals, next change needs {}); \
+         add this line to the hub's approvals file:",
+        terms.version,
+        crate::roster::format_rfc3339(terms.issued),
+        roster.members().count(),
+        terms.quorum
+    );
+    println!("{}", crate::roster_change::to_line(&id, &approval));
+    Ok(())
 }
 
 async fn whoami(cli: &Cli) -> Result<(), Failure> {

@@ -43,10 +43,22 @@ pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
     let decoded = entry::decode(&e.entry).map_err(std::io::Error::other)?;
     match decoded.body {
         Some(pb::entry::Body::Submission(s)) => submission(json, e.index, &s),
-        Some(pb::entry::Body::Roster(r)) => match json {
-            true => out(json!({"index": e.index, "kind": "roster", "principals": r.principals.len()})),
-            false => out(format!("#{}  roster: {} principals", e.index, r.principals.len())),
-        },
+        Some(pb::entry::Body::Roster(env)) => {
+            let r = pb::Roster::decode(env.payload.as_slice()).unwrap_or_default();
+            let approvals = env.signatures.len();
+            match json {
+                true => out(json!({
+                    "index": e.index, "kind": "roster", "version": r.version,
+                    "principals": r.principals.len(), "approvals": approvals,
+                })),
+                false => out(format!(
+                    "#{}  roster version {}: {} principals, {approvals} approvals",
+                    e.index,
+                    r.version,
+                    r.principals.len()
+                )),
+            }
+        }
         None => out(format!("#{}  (unknown entry kind)", e.index)),
     }
 }
@@ -134,7 +146,10 @@ pub(super) fn describe_entry(bytes: &[u8]) -> String {
             let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
             format!("alert {id} from {} accepted {accepted}", s.principal)
         }
-        Ok(Some(pb::entry::Body::Roster(r))) => format!("roster of {} principals", r.principals.len()),
+        Ok(Some(pb::entry::Body::Roster(env))) => {
+            let r = pb::Roster::decode(env.payload.as_slice()).unwrap_or_default();
+            format!("roster version {} of {} principals", r.version, r.principals.len())
+        }
         _ => "an entry that does not decode".into(),
     }
 }

@@ -33,8 +33,8 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// Encodes a roster entry.
-    pub fn roster(roster: pb::Roster) -> Self {
+    /// Encodes a roster entry: the roster envelope with its approvals.
+    pub fn roster(roster: pb::Envelope) -> Self {
         let e = pb::Entry {
             body: Some(pb::entry::Body::Roster(roster)),
         };

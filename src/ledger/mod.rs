@@ -220,7 +220,10 @@ impl Ledger {
             .entry(index)?
             .ok_or_else(|| Error::Storage(format!("roster entry {index} missing")))?;
         match entry::decode(&bytes).map(|e| e.body) {
-            Ok(Some(crate::pb::entry::Body::Roster(r))) => Ok(Some(Roster::from_pb(&r)?)),
+            Ok(Some(crate::pb::entry::Body::Roster(env))) => Ok(Some(
+                crate::roster_change::roster_of(&env)
+                    .map_err(|e| Error::Storage(format!("roster entry {index}: {e}")))?,
+            )),
             _ => Err(Error::Storage(format!("entry {index} should be a roster but is not"))),
         }
     }

@@ -10,6 +10,7 @@ use crate::note::NoteSigner;
 use crate::pb;
 use crate::policy::{self, Audience};
 use crate::roster::{Member, Roster, SpkiHash};
+use crate::roster_change;
 use prost::Message;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -31,6 +32,9 @@ pub struct Hub {
     roster: RwLock<Arc<Roster>>,
 }
 
+/// How far in the future a roster's issued time may be.
+const MAX_CLOCK_SKEW: i64 = 300;
+
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -41,15 +45,36 @@ pub fn unix_now() -> i64 {
 
 impl Hub {
     /// Opens the ledger in `data_dir` and brings its roster up to date with
-    /// `roster`: an empty ledger gets it as its genesis entry; a different
-    /// roster is appended as a new roster entry; an equal one changes nothing.
-    pub async fn open(data_dir: &Path, roster: Roster, log: &LogOptions) -> Result<Self> {
+    /// `approved` (a roster envelope with its approvals): an empty ledger gets
+    /// it as its genesis entry; a different roster is appended as a new
+    /// roster entry if the federation approved it ([`roster_change::open`]);
+    /// an equal one changes nothing. A roster that is not approved, not the
+    /// next version, or issued in the future is refused with the reason.
+    pub async fn open(data_dir: &Path, approved: pb::Envelope, log: &LogOptions) -> Result<Self> {
         let ledger = Ledger::open(data_dir, log.key.clone(), log.checkpoint_interval)?;
         let current = ledger.roster()?;
-        if current.as_ref() != Some(&roster) {
-            let appended = ledger.append(NewEntry::roster(roster.to_pb())).await?;
-            tracing::info!(?appended, genesis = current.is_none(), "roster entry appended");
-        }
+        let refused = |e: &dyn std::fmt::Display| Error::Config(format!("the roster is not accepted: {e}"));
+        let offered = roster_change::roster_of(&approved).map_err(|e| refused(&e))?;
+        let roster = match current {
+            Some(c) if c == offered => c,
+            current => {
+                let roster = roster_change::open(&approved, current.as_ref()).map_err(|e| refused(&e))?;
+                if roster.terms().issued > unix_now() + MAX_CLOCK_SKEW {
+                    return Err(refused(
+                        &"its issued time is in the future; fix the clock or the roster",
+                    ));
+                }
+                let approvals = approved.signatures.len();
+                let appended = ledger.append(NewEntry::roster(approved)).await?;
+                tracing::info!(
+                    ?appended,
+                    version = roster.terms().version,
+                    approvals,
+                    "roster entry appended"
+                );
+                roster
+            }
+        };
         Ok(Hub {
             ledger,
             verifier: VerifyQueue::start()?,

@@ -57,7 +57,7 @@ impl Log {
         let fed = DevFederation::generate(30).expect("federation");
         let roster = fed.roster().expect("roster");
         let (signer, _) = NoteSigner::generate(ORIGIN).expect("log key");
-        let genesis = NewEntry::roster(roster.to_pb()).bytes;
+        let genesis = NewEntry::roster(fed.approved(&roster)).bytes;
         Log {
             fed,
             roster,
@@ -194,6 +194,7 @@ fn run(export: &Export, since: Option<&Path>) -> Report {
     let opts = Options {
         log_key: &export.key,
         since,
+        genesis: None,
     };
     audit::verify(export.path(), &opts, &mut |_, _| {})
 }
@@ -493,8 +494,11 @@ fn audit_key_rotation_through_a_roster_entry() {
         not_before: unix_now() - 60,
         not_after: unix_now() + 86_400,
     }];
-    log.roster = Roster::new(members).unwrap();
-    log.entries.push(NewEntry::roster(log.roster.to_pb()).bytes);
+    let mut terms = log.roster.terms();
+    terms.version += 1;
+    terms.issued += 1;
+    log.roster = Roster::new(members, terms).unwrap();
+    log.entries.push(NewEntry::roster(log.fed.approved(&log.roster)).bytes);
     let a = alert("after-rotation", "CO", &["PA"]);
     let env = isthmus::envelope::seal(&a, &new_key);
     let bytes = log.accept("CO", &env, unix_now());
@@ -514,6 +518,84 @@ fn audit_key_rotation_through_a_roster_entry() {
         failure(&report),
         (Some(8), Reason::Refused(PublishError::UnknownKey(_)))
     ));
+}
+
+/// A hub operator (who holds the log key and re-signs the tree) adds a key
+/// for CO with too few approvals, then publishes as CO with it: the audit
+/// stops at the roster entry. A replayed genesis roster is caught too.
+#[test]
+fn audit_roster_change_without_a_quorum_is_caught() {
+    let mut log = Log::with_alerts(2);
+    let forged = SigningKey::generate();
+    let mut members: Vec<_> = log.roster.members().cloned().collect();
+    let co = members.iter_mut().find(|m| m.id.as_str() == "CO").unwrap();
+    co.keys.push(RosterKey {
+        key: forged.public_key(),
+        not_before: unix_now() - 60,
+        not_after: unix_now() + 86_400,
+    });
+    let mut terms = log.roster.terms();
+    terms.version += 1;
+    terms.issued += 1;
+    let next = Roster::new(members, terms).unwrap();
+    let few = ["PA", "US", "BR"]
+        .iter()
+        .map(|id| isthmus::roster_change::approve(&next, super::util::signing(&log.fed, id)))
+        .collect();
+    let at = log.entries.len() as u64;
+    log.entries
+        .push(NewEntry::roster(isthmus::roster_change::seal(&next, few)).bytes);
+    log.roster = next;
+    let bytes = log.accept(
+        "CO",
+        &isthmus::envelope::seal(&alert("forged", "CO", &["PA"]), &forged),
+        unix_now(),
+    );
+    log.entries.push(bytes);
+    let report = run(&log.export(), None);
+    match failure(&report) {
+        (Some(i), Reason::Roster(e)) if i == at => {
+            assert!(e.to_string().contains("needs 11 delegations"), "{e}")
+        }
+        other => panic!("expected the roster entry {at} to fail, got {other:?}"),
+    }
+
+    let mut replay = Log::with_alerts(1);
+    let genesis = replay.entries[0].clone();
+    replay.entries.push(genesis);
+    let report = run(&replay.export(), None);
+    assert!(matches!(
+        failure(&report),
+        (
+            Some(_),
+            Reason::Roster(isthmus::roster_change::ChangeError::Version { previous: 1, got: 1 })
+        )
+    ));
+}
+
+#[test]
+fn audit_pins_the_genesis_roster() {
+    let log = Log::with_alerts(1);
+    let export = log.export();
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 0, "{json}");
+    let genesis = json["counts"]["genesis_roster_sha256"]
+        .as_str()
+        .expect("printed")
+        .to_owned();
+    assert_eq!(cli(export.path(), &export.key, &["--genesis", &genesis]).0, 0);
+
+    // The same federation with another genesis (say, one an operator drew up
+    // with a key of its own for CO, approved by itself) is refused.
+    let other = Log::with_alerts(1);
+    let export = other.export_of(&other.entries);
+    let (code, json) = cli(export.path(), &export.key, &["--genesis", &genesis]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["first_failure"]["index"], 0);
+    assert!(json["first_failure"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("pinned --genesis"));
 }
 
 #[test]

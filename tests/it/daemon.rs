@@ -30,6 +30,8 @@ impl Daemon {
             .arg(certs.join("server.key.pem"))
             .arg("--roster")
             .arg(certs.join("roster.toml"))
+            .arg("--roster-approvals")
+            .arg(certs.join("roster.approvals"))
             .arg("--log-key")
             .arg(certs.join("log.key"))
             .env("RUST_LOG", "info")
@@ -347,9 +349,16 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
         .args(
-            ["--ca", "--cert", "--key", "--roster", "--log-key"]
+            ["--ca", "--cert", "--key", "--roster", "--roster-approvals", "--log-key"]
                 .iter()
-                .zip(["ca.pem", "server.pem", "server.key.pem", "roster.toml", "log.key"])
+                .zip([
+                    "ca.pem",
+                    "server.pem",
+                    "server.key.pem",
+                    "roster.toml",
+                    "roster.approvals",
+                    "log.key",
+                ])
                 .flat_map(|(f, n)| [std::ffi::OsString::from(f), certs.path().join(n).into_os_string()]),
         )
         .output()

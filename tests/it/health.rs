@@ -51,9 +51,11 @@ async fn the_hub_reports_serving_then_not_serving_as_it_drains() {
 async fn health_is_for_roster_principals_only() {
     let fed = federation();
     let roster = fed.roster().expect("roster");
-    let without_br =
-        isthmus::roster::Roster::new(roster.members().filter(|m| m.id.as_str() != "BR").cloned().collect())
-            .expect("roster without BR");
+    let without_br = isthmus::roster::Roster::new(
+        roster.members().filter(|m| m.id.as_str() != "BR").cloned().collect(),
+        roster.terms(),
+    )
+    .expect("roster without BR");
     let s = TestServer::start_with_roster(fed.clone(), without_br).await;
     let err = health(&s, &fed, "BR")
         .await

@@ -15,5 +15,6 @@ mod ledger;
 mod limits;
 mod need_to_know;
 mod refusals;
+mod roster_changes;
 mod tls_matrix;
 mod util;

@@ -113,7 +113,8 @@ async fn a_principal_removed_from_the_roster_is_unauthenticated() {
         .filter(|p| p.member.id.as_str() != "HN")
         .map(|p| p.member.clone())
         .collect();
-    let roster = isthmus::roster::Roster::new(members).expect("roster");
+    let terms = fed.roster().expect("roster").terms();
+    let roster = isthmus::roster::Roster::new(members, terms).expect("roster");
     let s = TestServer::start_with_roster(fed.clone(), roster).await;
     assert_unauthenticated(whoami(&s.server(), &tls_of(&fed, "HN")).await, "HN removed");
     still_serves(&s).await;

@@ -100,7 +100,7 @@ impl TestServer {
     pub async fn start_with(fed: Arc<DevFederation>, roster: isthmus::roster::Roster, serve: ServeOptions) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let hub = Arc::new(
-            Hub::open(data.path(), roster, &log_options(&fed))
+            Hub::open(data.path(), fed.approved(&roster), &log_options(&fed))
                 .await
                 .expect("open hub"),
         );
