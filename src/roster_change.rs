@@ -185,6 +185,17 @@ pub fn roster_of(env: &pb::Envelope) -> Result<Roster, ChangeError> {
     Ok(Roster::from_pb(&p)?)
 }
 
+/// The SHA-256 that pins a genesis roster: of its encoded payload.
+pub fn genesis_hash(env: &pb::Envelope) -> [u8; 32] {
+    crate::tls::sha256(&env.payload)
+}
+
+/// Parses a `--genesis` value: 64 hex digits.
+pub fn parse_genesis_pin(s: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(s).map_err(|_| "not hex".to_owned())?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "a SHA-256 is 64 hex digits".to_owned())
+}
+
 /// One approvals-file line for `approval` by delegation `id`.
 pub fn to_line(id: &str, approval: &pb::Signature) -> String {
     let sig = base64::engine::general_purpose::STANDARD.encode(&approval.sig);

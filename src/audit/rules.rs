@@ -62,7 +62,7 @@ impl Rules {
             Some(pb::entry::Body::Roster(env)) => {
                 let roster = roster_change::open(&env, self.roster.as_ref()).map_err(Reason::Roster)?;
                 if index == 0 {
-                    let got = crate::tls::sha256(&env.payload);
+                    let got = roster_change::genesis_hash(&env);
                     if self.genesis.is_some_and(|pin| pin != got) {
                         return Err(Reason::GenesisNotPinned(hex::encode(got)));
                     }

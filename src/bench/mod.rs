@@ -276,6 +276,7 @@ async fn spawn_subscribers(
             .subscribe(pb::SubscribeRequest {
                 from_index: start,
                 filter: None,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -317,6 +318,7 @@ async fn open_stalled(
             c.subscribe(pb::SubscribeRequest {
                 from_index: start,
                 filter: None,
+                ..Default::default()
             })
             .await?
             .into_inner(),

@@ -33,7 +33,7 @@ enum Command {
         since: Option<PathBuf>,
         /// The genesis roster the federation agreed on: hex SHA-256 of its
         /// encoded payload, as a previous report printed it.
-        #[arg(long, value_name = "SHA256_HEX", value_parser = parse_sha256)]
+        #[arg(long, value_name = "SHA256_HEX", value_parser = isthmus::roster_change::parse_genesis_pin)]
         genesis: Option<[u8; 32]>,
         /// Print one JSON object instead of text.
         #[arg(long)]
@@ -62,11 +62,6 @@ fn main() -> ExitCode {
         eprintln!("isthmus-audit: {e:#}");
     }
     ExitCode::from(report.exit_code())
-}
-
-fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
-    let bytes = hex::decode(s).map_err(|_| "not hex".to_owned())?;
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "a SHA-256 is 64 hex digits".to_owned())
 }
 
 /// Writes the report; a closed stdout (broken pipe) is not an error, and

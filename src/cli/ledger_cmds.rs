@@ -128,10 +128,12 @@ pub(super) async fn export(cli: &Cli, dir: &Path) -> Result<(), Failure> {
     let filter = pb::SubscribeFilter {
         publishers: vec![],
         include_roster: true,
+        ..Default::default()
     };
     let req = pb::SubscribeRequest {
         from_index: 0,
         filter: Some(filter),
+        ..Default::default()
     };
     let mut stream = rpc.subscribe(req).await?.into_inner();
     let (tx, rx) = std::sync::mpsc::sync_channel::<crate::Result<Vec<u8>>>(1024);

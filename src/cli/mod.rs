@@ -6,6 +6,7 @@
 mod identity;
 mod ledger_cmds;
 mod output;
+mod verify;
 
 use crate::client::{self, error_chain};
 use crate::crypto::SigningKey;
@@ -98,6 +99,14 @@ enum Command {
         /// Only alerts from these publishers.
         #[arg(long = "publisher")]
         publishers: Vec<String>,
+        /// The genesis roster you trust (hex SHA-256 of its payload, as
+        /// isthmus-audit prints it); without it the roster history is only
+        /// checked for being approved from its own genesis on.
+        #[arg(long, value_name = "SHA256_HEX", value_parser = crate::roster_change::parse_genesis_pin)]
+        genesis: Option<[u8; 32]>,
+        /// Print what the hub sends without checking rosters and signatures.
+        #[arg(long)]
+        no_verify: bool,
     },
     /// Fetch one entry by index, or by --publisher and --id.
     Get {
@@ -218,7 +227,12 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             from,
             limit,
             publishers,
-        } => tail(&cli, *from, *limit, publishers).await,
+            genesis,
+            no_verify,
+        } => {
+            let check = (!no_verify).then_some(*genesis);
+            tail(&cli, *from, *limit, publishers, check).await
+        }
         Command::Get { index, publisher, id } => get(&cli, *index, publisher.as_deref(), id.as_deref()).await,
         Command::Whoami => whoami(&cli).await,
         Command::Health { service } => health(&cli, service).await,
@@ -252,23 +266,40 @@ async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::
     Ok(())
 }
 
-async fn tail(cli: &Cli, from: u64, limit: Option<u64>, publishers: &[String]) -> Result<(), Failure> {
+/// `check`: `None` to print on trust, `Some(genesis pin)` to verify.
+async fn tail(
+    cli: &Cli,
+    from: u64,
+    limit: Option<u64>,
+    publishers: &[String],
+    check: Option<Option<[u8; 32]>>,
+) -> Result<(), Failure> {
     let mut rpc = connect(cli).await?;
+    let mut verifier = match check {
+        Some(genesis) => Some(verify::Verifier::load(&mut rpc, from, genesis).await?),
+        None => None,
+    };
     let filter = pb::SubscribeFilter {
         publishers: publishers.to_vec(),
-        include_roster: false,
+        include_roster: verifier.is_some(),
+        ..Default::default()
     };
     let req = pb::SubscribeRequest {
         from_index: from,
         filter: Some(filter),
+        ..Default::default()
     };
     let mut stream = rpc.subscribe(req).await?.into_inner();
     let mut printed = 0u64;
     while limit.is_none_or(|l| printed < l) {
-        match stream.message().await? {
-            Some(e) => output::entry(cli.json, &e)?,
-            None => break,
+        let Some(e) = stream.message().await? else { break };
+        if let Some(v) = verifier.as_mut() {
+            v.check(&e).map_err(|why| verify::refuse(e.index, &why))?;
+            if v.is_roster(&e) {
+                continue;
+            }
         }
+        output::entry(cli.json, &e)?;
         printed += 1;
     }
     Ok(())

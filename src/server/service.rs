@@ -82,12 +82,41 @@ fn check_size(tree_size: u64, size: u64) -> Result<(), Status> {
     }
 }
 
-fn publisher_filter(f: &Option<pb::SubscribeFilter>) -> Result<(Vec<String>, bool), Status> {
-    let Some(f) = f else { return Ok((Vec::new(), false)) };
-    for p in &f.publishers {
-        PrincipalId::country(p).map_err(|e| Status::invalid_argument(format!("filter.publishers: {e}")))?;
+/// What a subscriber asked to receive, beyond what it may see.
+struct Wanted {
+    publishers: Vec<String>,
+    roster: bool,
+    alerts: bool,
+}
+
+impl Wanted {
+    fn from_filter(f: &Option<pb::SubscribeFilter>) -> Result<Self, Status> {
+        let Some(f) = f else {
+            return Ok(Wanted {
+                publishers: Vec::new(),
+                roster: false,
+                alerts: true,
+            });
+        };
+        for p in &f.publishers {
+            PrincipalId::country(p).map_err(|e| Status::invalid_argument(format!("filter.publishers: {e}")))?;
+        }
+        Ok(Wanted {
+            publishers: f.publishers.clone(),
+            roster: f.include_roster || f.roster_only,
+            alerts: !f.roster_only,
+        })
     }
-    Ok((f.publishers.clone(), f.include_roster))
+
+    fn accepts(&self, a: &Audience) -> bool {
+        match a {
+            Audience::Roster => self.roster,
+            Audience::Alert { publisher, .. } => {
+                self.alerts && (self.publishers.is_empty() || self.publishers.contains(publisher))
+            }
+            Audience::Unknown => false,
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -123,12 +152,18 @@ impl Isthmus for Service {
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
         let (member, _) = self.reader(&req)?;
         let r = req.into_inner();
-        let (publishers, include_roster) = publisher_filter(&r.filter)?;
+        let wanted = Wanted::from_filter(&r.filter)?;
         let size = self.hub.ledger().size();
         if r.from_index > size {
             return Err(Status::out_of_range(format!(
                 "from_index {} is beyond the end of the ledger (size {size}); resume from at most {size}",
                 r.from_index
+            )));
+        }
+        if r.until_index != 0 && r.until_index < r.from_index {
+            return Err(Status::invalid_argument(format!(
+                "until_index {} is below from_index {}; use 0 to follow without end",
+                r.until_index, r.from_index
             )));
         }
         let permit = self.quotas.streams.acquire(member.id.as_str()).ok_or_else(|| {
@@ -143,9 +178,9 @@ impl Isthmus for Service {
             _permit: permit,
             hub: self.hub.clone(),
             member,
-            publishers,
-            include_roster,
+            wanted,
             cursor: r.from_index,
+            until: (r.until_index != 0).then_some(r.until_index),
             tx,
             stopping: self.stopping.clone(),
         };
@@ -269,9 +304,10 @@ struct Subscription {
     _permit: Slot,
     hub: Arc<Hub>,
     member: Member,
-    publishers: Vec<String>,
-    include_roster: bool,
+    wanted: Wanted,
     cursor: u64,
+    /// End of a bounded replay.
+    until: Option<u64>,
     tx: mpsc::Sender<Result<pb::LedgerEntry, Status>>,
     stopping: watch::Receiver<bool>,
 }
@@ -280,7 +316,7 @@ impl Subscription {
     async fn run(mut self) {
         let mut size = self.hub.ledger().watch_size();
         loop {
-            if *self.stopping.borrow() {
+            if *self.stopping.borrow() || self.until.is_some_and(|u| self.cursor >= u) {
                 return;
             }
             if self.cursor < *size.borrow_and_update() {
@@ -312,8 +348,11 @@ impl Subscription {
             return Err(());
         };
         for (index, bytes) in batch {
+            if self.until.is_some_and(|u| index >= u) {
+                break;
+            }
             self.cursor = index + 1;
-            if let Some(e) = visible(&member, index, bytes, &|a| self.wanted(a)) {
+            if let Some(e) = visible(&member, index, bytes, &|a| self.wanted.accepts(a)) {
                 if self.tx.send(Ok(e)).await.is_err() {
                     return Ok(false);
                 }
@@ -336,14 +375,6 @@ impl Subscription {
                     .await;
                 Err(())
             }
-        }
-    }
-
-    fn wanted(&self, a: &Audience) -> bool {
-        match a {
-            Audience::Roster => self.include_roster,
-            Audience::Alert { publisher, .. } => self.publishers.is_empty() || self.publishers.contains(publisher),
-            Audience::Unknown => false,
         }
     }
 }

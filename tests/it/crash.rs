@@ -71,7 +71,9 @@ async fn all_entries(c: &mut Client) -> Vec<pb::LedgerEntry> {
         filter: Some(pb::SubscribeFilter {
             publishers: vec![],
             include_roster: true,
+            ..Default::default()
         }),
+        ..Default::default()
     };
     let mut stream = c.subscribe(req).await.expect("subscribe").into_inner();
     take(&mut stream, size as usize, 30).await

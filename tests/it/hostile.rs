@@ -476,7 +476,9 @@ fn read_cases(fed: &DevFederation, size: u64, seed: &pb::Envelope) -> Vec<Case> 
         filter: Some(pb::SubscribeFilter {
             publishers: vec![p.into()],
             include_roster: false,
+            ..Default::default()
         }),
+        ..Default::default()
     };
     let _ = fed;
     vec![

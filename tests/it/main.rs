@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod client_verify;
 mod connections;
 mod crash;
 mod daemon;

@@ -235,7 +235,9 @@ async fn subscribe_beyond_the_end_and_bad_filters_are_refused() {
         filter: Some(pb::SubscribeFilter {
             publishers: vec!["Colombia".into()],
             include_roster: false,
+            ..Default::default()
         }),
+        ..Default::default()
     };
     assert_eq!(
         pa.subscribe(bad).await.expect_err("bad filter").code(),

@@ -194,6 +194,7 @@ pub fn subscribe_req(from: u64) -> pb::SubscribeRequest {
     pb::SubscribeRequest {
         from_index: from,
         filter: None,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,91 @@
+//! `isthmus tail` checks what the hub serves instead of printing it on
+//! trust: it follows the roster history from the genesis entry, accepting
+//! each roster only as [`roster_change::open`] allows (the genesis pinned
+//! with `--genesis` if given), and checks every alert's DSSE signature under
+//! the roster in force at its index, with the hub's own authorship rule
+//! ([`ingest::check_authorship`]) at its recorded acceptance time. A hub
+//! that forges or alters an alert, or slips in an unapproved key, is caught
+//! at the first such entry.
+
+use super::Failure;
+use crate::client::Client;
+use crate::ingest;
+use crate::ledger::entry;
+use crate::pb;
+use crate::policy;
+use crate::roster::Roster;
+use crate::roster_change;
+
+/// The roster in force as the stream advances.
+pub(super) struct Verifier {
+    roster: Option<Roster>,
+    genesis: Option<[u8; 32]>,
+}
+
+impl Verifier {
+    /// Reads (and checks) every roster entry below `until`.
+    pub async fn load(rpc: &mut Client, until: u64, genesis: Option<[u8; 32]>) -> Result<Self, Failure> {
+        let mut v = Verifier { roster: None, genesis };
+        if until == 0 {
+            return Ok(v);
+        }
+        let req = pb::SubscribeRequest {
+            from_index: 0,
+            until_index: until,
+            filter: Some(pb::SubscribeFilter {
+                roster_only: true,
+                ..Default::default()
+            }),
+        };
+        let mut rosters = rpc.subscribe(req).await?.into_inner();
+        while let Some(e) = rosters.message().await? {
+            v.check(&e).map_err(|why| refuse(e.index, &why))?;
+        }
+        Ok(v)
+    }
+
+    /// Whether `e` is a roster entry (checked, not printed, by tail).
+    pub fn is_roster(&self, e: &pb::LedgerEntry) -> bool {
+        matches!(policy::Audience::decode(&e.entry), policy::Audience::Roster)
+    }
+
+    /// Checks one entry; roster entries also become the roster in force.
+    pub fn check(&mut self, e: &pb::LedgerEntry) -> Result<(), String> {
+        let decoded = entry::decode(&e.entry).map_err(|err| format!("does not decode: {err}"))?;
+        match decoded.body {
+            Some(pb::entry::Body::Roster(env)) => {
+                let roster = roster_change::open(&env, self.roster.as_ref()).map_err(|err| err.to_string())?;
+                if e.index == 0 && self.genesis.is_some_and(|pin| pin != roster_change::genesis_hash(&env)) {
+                    return Err("the genesis roster is not the one pinned with --genesis".into());
+                }
+                self.roster = Some(roster);
+                Ok(())
+            }
+            Some(pb::entry::Body::Submission(s)) => self.submission(&s),
+            None => Err("empty entry".into()),
+        }
+    }
+
+    fn submission(&self, s: &pb::Submission) -> Result<(), String> {
+        let roster = self.roster.as_ref().ok_or("an alert before any roster entry")?;
+        let env = s.envelope.as_ref().ok_or("no envelope")?;
+        let at = s.accepted.as_ref().ok_or("no acceptance time")?.seconds;
+        let member = roster
+            .member(&s.principal)
+            .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;
+        let signed = ingest::check_authorship(env, member, roster, at).map_err(|err| err.to_string())?;
+        match crate::envelope::verify(env, &signed.sig, &signed.key) {
+            true => Ok(()),
+            false => Err(format!(
+                "the signature by {} does not verify: the hub served an alert its publisher did not sign",
+                member.id
+            )),
+        }
+    }
+}
+
+/// The failure for an entry that does not verify (exit 1).
+pub(super) fn refuse(index: u64, why: &str) -> Failure {
+    eprintln!("isthmus: entry #{index} failed verification: {why}; stopping");
+    Failure::Invalid
+}

@@ -1,0 +1,131 @@
+//! `isthmus tail` checks what the hub serves: a hub that forges an alert
+//! (here, an entry appended straight to the ledger, bypassing ingest, as a
+//! compromised operator could) is caught at that entry. Also the bounded
+//! and roster-only subscriptions the check is built on.
+
+use crate::util::*;
+use isthmus::ledger::entry::NewEntry;
+use isthmus::pb;
+use std::process::{Command, Output};
+use tonic::Code;
+
+/// Runs `isthmus --as PA tail --limit N` (as many alerts as PA may see)
+/// off the runtime's threads (the hub under test runs on them).
+async fn tail(dir: &std::path::Path, s: &TestServer, extra: &[&str]) -> Output {
+    let alerts = (s.size() - 1).to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_isthmus"));
+    cmd.args(["--server", &s.server(), "--certs-dir"])
+        .arg(dir)
+        .args(["--as", "PA", "tail", "--limit", &alerts])
+        .args(extra)
+        .stdin(std::process::Stdio::null());
+    tokio::task::spawn_blocking(move || cmd.output().expect("run isthmus"))
+        .await
+        .expect("join")
+}
+
+#[tokio::test]
+async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
+    let fed = federation();
+    let dir = tempfile::tempdir().expect("certs");
+    fed.write(dir.path()).expect("write certs");
+    let s = TestServer::start(fed.clone()).await;
+    let mut co = s.client("CO").await;
+    co.publish(sealed(&fed, "CO", &alert("honest", "CO", &["PA"])))
+        .await
+        .expect("publish");
+
+    let out = tail(dir.path(), &s, &[]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // CO's key id, a signature by some other key: what a hub would have to
+    // do to put words in CO's mouth.
+    let mut forged = sealed(&fed, "CO", &alert("forged", "CO", &["PA"]));
+    let other = isthmus::envelope::seal(
+        &alert("forged", "CO", &["PA"]),
+        &isthmus::crypto::SigningKey::generate(),
+    );
+    forged.signatures[0].sig = other.signatures[0].sig.clone();
+    let submission = pb::Submission {
+        envelope: Some(forged),
+        principal: "CO".into(),
+        tls_spki_sha256: principal(&fed, "CO").tls.spki.to_vec(),
+        accepted: Some(now_ts()),
+        recipients: vec!["PA".into()],
+    };
+    let at = s.size();
+    s.hub
+        .ledger()
+        .append(NewEntry::submission(submission, "forged"))
+        .await
+        .expect("append behind ingest's back");
+
+    let out = tail(dir.path(), &s, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "a forged alert is an integrity failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("entry #{at} failed verification")) && err.contains("does not verify"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("honest"),
+        "entries before it were printed"
+    );
+
+    let out = tail(dir.path(), &s, &["--no-verify"]).await;
+    assert!(out.status.success(), "--no-verify prints on trust");
+
+    let wrong = "00".repeat(32);
+    let out = tail(dir.path(), &s, &["--genesis", &wrong]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pinned with --genesis"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bounded_and_roster_only_subscriptions_end_where_asked() {
+    let fed = federation();
+    let s = TestServer::start(fed.clone()).await;
+    let mut co = s.client("CO").await;
+    for i in 0..3 {
+        co.publish(sealed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
+            .await
+            .expect("publish");
+    }
+    let mut pa = s.client("PA").await;
+    let bounded = pb::SubscribeRequest {
+        from_index: 1,
+        until_index: 3,
+        ..Default::default()
+    };
+    let mut stream = pa.subscribe(bounded).await.expect("bounded").into_inner();
+    let got = take(&mut stream, 2, 10).await;
+    assert_eq!(got.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2]);
+    assert!(
+        stream.message().await.expect("clean end").is_none(),
+        "the stream ends at until_index"
+    );
+
+    let rosters = pb::SubscribeRequest {
+        until_index: s.size(),
+        filter: Some(pb::SubscribeFilter {
+            roster_only: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut stream = pa.subscribe(rosters).await.expect("roster only").into_inner();
+    let got = take(&mut stream, 1, 10).await;
+    assert_eq!(got[0].index, 0, "the genesis roster");
+    assert!(stream.message().await.expect("clean end").is_none(), "no alerts");
+
+    let backwards = pb::SubscribeRequest {
+        from_index: 2,
+        until_index: 1,
+        ..Default::default()
+    };
+    let err = pa.subscribe(backwards).await.expect_err("until below from");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("until_index 1 is below from_index 2"));
+    s.stop().await;
+}
