@@ -99,14 +99,8 @@ enum Command {
         /// Only alerts from these publishers.
         #[arg(long = "publisher")]
         publishers: Vec<String>,
-        /// The genesis roster you trust (hex SHA-256 of its payload, as
-        /// isthmus-audit prints it); without it the roster history is only
-        /// checked for being approved from its own genesis on.
-        #[arg(long, value_name = "SHA256_HEX", value_parser = crate::roster_change::parse_genesis_pin)]
-        genesis: Option<[u8; 32]>,
-        /// Print what the hub sends without checking rosters and signatures.
-        #[arg(long)]
-        no_verify: bool,
+        #[command(flatten)]
+        check: verify::CheckArgs,
     },
     /// Fetch one entry by index, or by --publisher and --id.
     Get {
@@ -118,6 +112,8 @@ enum Command {
         /// Alert id.
         #[arg(long, requires = "publisher")]
         id: Option<String>,
+        #[command(flatten)]
+        check: verify::CheckArgs,
     },
     /// Ask the hub's grpc.health.v1 service whether it serves (exit 0 when
     /// SERVING, 1 otherwise).
@@ -227,13 +223,14 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             from,
             limit,
             publishers,
-            genesis,
-            no_verify,
-        } => {
-            let check = (!no_verify).then_some(*genesis);
-            tail(&cli, *from, *limit, publishers, check).await
-        }
-        Command::Get { index, publisher, id } => get(&cli, *index, publisher.as_deref(), id.as_deref()).await,
+            check,
+        } => tail(&cli, *from, *limit, publishers, check).await,
+        Command::Get {
+            index,
+            publisher,
+            id,
+            check,
+        } => get(&cli, *index, publisher.as_deref(), id.as_deref(), check).await,
         Command::Whoami => whoami(&cli).await,
         Command::Health { service } => health(&cli, service).await,
         Command::RosterApprove { file } => roster_approve(&cli, file),
@@ -266,19 +263,15 @@ async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::
     Ok(())
 }
 
-/// `check`: `None` to print on trust, `Some(genesis pin)` to verify.
 async fn tail(
     cli: &Cli,
     from: u64,
     limit: Option<u64>,
     publishers: &[String],
-    check: Option<Option<[u8; 32]>>,
+    check: &verify::CheckArgs,
 ) -> Result<(), Failure> {
     let mut rpc = connect(cli).await?;
-    let mut verifier = match check {
-        Some(genesis) => Some(verify::Verifier::load(&mut rpc, from, genesis).await?),
-        None => None,
-    };
+    let mut verifier = check.verifier(&mut rpc, from).await?;
     let filter = pb::SubscribeFilter {
         publishers: publishers.to_vec(),
         include_roster: verifier.is_some(),
@@ -305,7 +298,13 @@ async fn tail(
     Ok(())
 }
 
-async fn get(cli: &Cli, index: Option<u64>, publisher: Option<&str>, id: Option<&str>) -> Result<(), Failure> {
+async fn get(
+    cli: &Cli,
+    index: Option<u64>,
+    publisher: Option<&str>,
+    id: Option<&str>,
+    check: &verify::CheckArgs,
+) -> Result<(), Failure> {
     let key = match (index, publisher, id) {
         (Some(i), _, _) => pb::get_entry_request::Key::Index(i),
         (None, Some(p), Some(id)) => pb::get_entry_request::Key::Alert(pb::AlertKey {
@@ -319,6 +318,9 @@ async fn get(cli: &Cli, index: Option<u64>, publisher: Option<&str>, id: Option<
         .get_entry(pb::GetEntryRequest { key: Some(key) })
         .await?
         .into_inner();
+    if let Some(mut v) = check.verifier(&mut rpc, e.index).await? {
+        v.check(&e).map_err(|why| verify::refuse(e.index, &why))?;
+    }
     output::entry(cli.json, &e)?;
     Ok(())
 }

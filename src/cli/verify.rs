@@ -16,6 +16,30 @@ use crate::policy;
 use crate::roster::Roster;
 use crate::roster_change;
 
+/// How `tail` and `get` check what they print.
+#[derive(Debug, clap::Args)]
+pub(super) struct CheckArgs {
+    /// The genesis roster you trust (hex SHA-256 of its payload, as
+    /// isthmus-audit prints it); without it the roster history is only
+    /// checked for being approved from its own genesis on.
+    #[arg(long, value_name = "SHA256_HEX", value_parser = roster_change::parse_genesis_pin)]
+    genesis: Option<[u8; 32]>,
+    /// Print what the hub sends without checking rosters and signatures.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+impl CheckArgs {
+    /// A verifier holding the roster in force at `index`, unless
+    /// `--no-verify`.
+    pub async fn verifier(&self, rpc: &mut Client, index: u64) -> Result<Option<Verifier>, Failure> {
+        match self.no_verify {
+            true => Ok(None),
+            false => Ok(Some(Verifier::load(rpc, index, self.genesis).await?)),
+        }
+    }
+}
+
 /// The roster in force as the stream advances.
 pub(super) struct Verifier {
     roster: Option<Roster>,
@@ -24,7 +48,7 @@ pub(super) struct Verifier {
 
 impl Verifier {
     /// Reads (and checks) every roster entry below `until`.
-    pub async fn load(rpc: &mut Client, until: u64, genesis: Option<[u8; 32]>) -> Result<Self, Failure> {
+    async fn load(rpc: &mut Client, until: u64, genesis: Option<[u8; 32]>) -> Result<Self, Failure> {
         let mut v = Verifier { roster: None, genesis };
         if until == 0 {
             return Ok(v);

@@ -1,4 +1,4 @@
-//! `isthmus tail` checks what the hub serves: a hub that forges an alert
+//! `isthmus tail` and `get` check what the hub serves: a hub that forges an alert
 //! (here, an entry appended straight to the ledger, bypassing ingest, as a
 //! compromised operator could) is caught at that entry. Also the bounded
 //! and roster-only subscriptions the check is built on.
@@ -9,19 +9,28 @@ use isthmus::pb;
 use std::process::{Command, Output};
 use tonic::Code;
 
-/// Runs `isthmus --as PA tail --limit N` (as many alerts as PA may see)
-/// off the runtime's threads (the hub under test runs on them).
-async fn tail(dir: &std::path::Path, s: &TestServer, extra: &[&str]) -> Output {
-    let alerts = (s.size() - 1).to_string();
+/// Runs `isthmus --as PA ARGS` off the runtime's threads (the hub under
+/// test runs on them).
+async fn isthmus_as_pa(dir: &std::path::Path, s: &TestServer, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_isthmus"));
     cmd.args(["--server", &s.server(), "--certs-dir"])
         .arg(dir)
-        .args(["--as", "PA", "tail", "--limit", &alerts])
-        .args(extra)
+        .args(["--as", "PA"])
+        .args(args)
         .stdin(std::process::Stdio::null());
     tokio::task::spawn_blocking(move || cmd.output().expect("run isthmus"))
         .await
         .expect("join")
+}
+
+/// `isthmus tail --limit N`, N being every alert PA may see.
+async fn tail(dir: &std::path::Path, s: &TestServer, extra: &[&str]) -> Output {
+    let alerts = (s.size() - 1).to_string();
+    let args: Vec<&str> = ["tail", "--limit", &alerts]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    isthmus_as_pa(dir, s, &args).await
 }
 
 #[tokio::test]
@@ -71,6 +80,12 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
         String::from_utf8_lossy(&out.stdout).contains("honest"),
         "entries before it were printed"
     );
+
+    let out = isthmus_as_pa(dir.path(), &s, &["get", &at.to_string()]).await;
+    assert_eq!(out.status.code(), Some(1), "get checks too");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("failed verification"));
+    let out = isthmus_as_pa(dir.path(), &s, &["get", "1"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = tail(dir.path(), &s, &["--no-verify"]).await;
     assert!(out.status.success(), "--no-verify prints on trust");
