@@ -8,6 +8,7 @@ mod audit;
 mod crash;
 mod daemon;
 mod exchange;
+mod fuzz_corpus;
 mod hostile;
 mod ledger;
 mod limits;
