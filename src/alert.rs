@@ -17,6 +17,24 @@ pub const EARLIEST_CREATED: i64 = 1_577_836_800;
 /// The recipient that means "every member delegation at publication time".
 pub const ALL_RECIPIENTS: &str = "ALL";
 
+/// Most entries each repeated field may hold, by field name. The envelope
+/// limit (64,000 bytes) alone would let tens of thousands of tiny entries
+/// through, each costing every recipient and the auditor work; these caps
+/// are far above what a real alert carries. `recipients`: the 249 assigned
+/// ISO 3166-1 alpha-2 codes; `handling`: four restrictions exist today, so
+/// 16 leaves room for new ones; `subjects` and `locations` (route points
+/// included): 256; `identifiers` (selectors): 512; `references`: 64;
+/// `network.aliases`: 32.
+pub const MAX_COUNTS: [(&str, usize); 7] = [
+    ("recipients", 249),
+    ("handling", 16),
+    ("subjects", 256),
+    ("identifiers", 512),
+    ("locations", 256),
+    ("references", 64),
+    ("network.aliases", 32),
+];
+
 /// Who an alert is addressed to, as written by the publisher.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recipients {
@@ -81,6 +99,7 @@ impl ValidAlert {
     /// Decodes and checks an alert payload against the clock `now` (Unix s).
     pub fn parse(payload: &[u8], now: i64) -> Result<Self, AlertError> {
         let alert = pb::Alert::decode(payload).map_err(|e| AlertError::Decode(e.to_string()))?;
+        check_counts(&alert)?;
         let id = AlertId::parse(&alert.id).map_err(id_err("id"))?;
         let publisher = PrincipalId::country(&alert.publisher).map_err(id_err("publisher"))?;
         check_created(&alert, now)?;
@@ -98,6 +117,26 @@ impl ValidAlert {
             tlp,
         })
     }
+}
+
+/// Each repeated field within its [`MAX_COUNTS`] entry.
+fn check_counts(a: &pb::Alert) -> Result<(), AlertError> {
+    let aliases = a.network.as_ref().map_or(0, |n| n.aliases.len());
+    let counts = [
+        a.recipients.len(),
+        a.handling.len(),
+        a.subjects.len(),
+        a.identifiers.len(),
+        a.locations.len(),
+        a.references.len(),
+        aliases,
+    ];
+    for ((name, max), n) in MAX_COUNTS.into_iter().zip(counts) {
+        if n > max {
+            return Err(field(name, format!("{n} entries; at most {max} are allowed")));
+        }
+    }
+    Ok(())
 }
 
 fn check_created(a: &pb::Alert, now: i64) -> Result<(), AlertError> {
@@ -335,6 +374,46 @@ pub(crate) mod tests {
             let mut a = sample("a-1", "CO", &["PA"]);
             mutate(&mut a);
             assert_eq!(field_of(parse(&a)), want);
+        }
+    }
+
+    #[test]
+    fn repeated_fields_are_capped_at_their_limit() {
+        type Fill = fn(&mut pb::Alert, usize);
+        let fills: [(&str, Fill); 7] = [
+            ("recipients", |a, n| a.recipients = vec!["PA".into(); n]),
+            ("handling", |a, n| a.handling = vec![1; n]),
+            ("subjects", |a, n| a.subjects = vec![pb::Subject::default(); n]),
+            ("identifiers", |a, n| a.identifiers = vec![pb::Identifier::default(); n]),
+            ("locations", |a, n| a.locations = vec![pb::Location::default(); n]),
+            ("references", |a, n| {
+                a.references = vec![
+                    pb::AlertReference {
+                        publisher: "PA".into(),
+                        id: "r".into(),
+                        relation: String::new(),
+                    };
+                    n
+                ]
+            }),
+            ("network.aliases", |a, n| {
+                a.network = Some(pb::Network {
+                    aliases: vec!["x".into(); n],
+                    ..Default::default()
+                })
+            }),
+        ];
+        for ((name, fill), (limit_name, max)) in fills.into_iter().zip(MAX_COUNTS) {
+            assert_eq!(name, limit_name);
+            let mut a = sample("a-1", "CO", &["PA"]);
+            fill(&mut a, max + 1);
+            let err = parse(&a).expect_err("over the limit");
+            assert_eq!(field_of(Err(err.clone())), name);
+            assert!(err.to_string().contains(&format!("at most {max}")), "{err}");
+            if name != "recipients" {
+                fill(&mut a, max);
+                assert!(parse(&a).is_ok(), "{name} at its limit of {max} is refused");
+            }
         }
     }
 
