@@ -107,8 +107,10 @@ impl ValidAlert {
         let tlp = check_tlp(alert.tlp)?;
         let recipients = parse_recipients(&alert.recipients, tlp)?;
         check_enums(&alert)?;
+        check_nested_enums(&alert)?;
         check_text(&alert)?;
         check_refs(&alert)?;
+        check_validity(&alert)?;
         Ok(ValidAlert {
             alert,
             id,
@@ -272,6 +274,60 @@ fn check_text(a: &pb::Alert) -> Result<(), AlertError> {
     Ok(())
 }
 
+/// Seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the span RFC
+/// 3339 can write, so every accepted time can be shown as text.
+const RFC3339_SECONDS: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+
+fn check_time(name: &'static str, t: &prost_types::Timestamp) -> Result<(), AlertError> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(field(name, "nanos must be in 0..1e9"));
+    }
+    if !RFC3339_SECONDS.contains(&t.seconds) {
+        return Err(field(name, "must be between years 0000 and 9999"));
+    }
+    Ok(())
+}
+
+/// Found by the `alert_payload` fuzz target: unchecked validity times with
+/// negative nanos were stored and then shown (CLI `--json`) as another time.
+fn check_validity(a: &pb::Alert) -> Result<(), AlertError> {
+    let Some(v) = &a.validity else { return Ok(()) };
+    if let Some(t) = &v.not_before {
+        check_time("validity.not_before", t)?;
+    }
+    if let Some(t) = &v.not_after {
+        check_time("validity.not_after", t)?;
+    }
+    if let (Some(b), Some(e)) = (&v.not_before, &v.not_after) {
+        if (b.seconds, b.nanos) > (e.seconds, e.nanos) {
+            return Err(field("validity", "not_before is after not_after"));
+        }
+    }
+    Ok(())
+}
+
+/// Optional enums inside subjects, identifiers and locations: unset (0) or
+/// a known value.
+fn check_nested_enums(a: &pb::Alert) -> Result<(), AlertError> {
+    fn unset_or_known<E>(name: &'static str, v: i32, ok: Result<E, prost::UnknownEnumValue>) -> Result<(), AlertError> {
+        match v == 0 || ok.is_ok() {
+            true => Ok(()),
+            false => Err(field(name, format!("{v} is not a known value"))),
+        }
+    }
+    for s in &a.subjects {
+        unset_or_known("subjects.kind", s.kind, pb::SubjectKind::try_from(s.kind))?;
+        unset_or_known("subjects.role", s.role, pb::SubjectRole::try_from(s.role))?;
+    }
+    for i in &a.identifiers {
+        unset_or_known("identifiers.kind", i.kind, pb::IdentifierKind::try_from(i.kind))?;
+    }
+    for l in &a.locations {
+        unset_or_known("locations.role", l.role, pb::LocationRole::try_from(l.role))?;
+    }
+    Ok(())
+}
+
 fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
     for r in &a.references {
         PrincipalId::country(&r.publisher).map_err(id_err("references.publisher"))?;
@@ -369,6 +425,27 @@ pub(crate) mod tests {
             (|a| a.handling = vec![42], "handling"),
             (|a| a.title = " ".into(), "title"),
             (|a| a.summary = "x".repeat(8001), "summary"),
+            (
+                |a| {
+                    a.subjects = vec![pb::Subject {
+                        kind: 99,
+                        ..Default::default()
+                    }]
+                },
+                "subjects.kind",
+            ),
+            (
+                |a| {
+                    a.locations = vec![pb::Location {
+                        role: 42,
+                        ..Default::default()
+                    }]
+                },
+                "locations.role",
+            ),
+            (|a| a.validity = validity(NOW, -1, NOW, 0), "validity.not_before"),
+            (|a| a.validity = validity(NOW, 0, 300_000_000_000, 0), "validity.not_after"),
+            (|a| a.validity = validity(NOW + 1, 0, NOW, 0), "validity"),
         ];
         for (mutate, want) in cases {
             let mut a = sample("a-1", "CO", &["PA"]);
@@ -415,6 +492,22 @@ pub(crate) mod tests {
                 assert!(parse(&a).is_ok(), "{name} at its limit of {max} is refused");
             }
         }
+    }
+
+    fn validity(b: i64, bn: i32, e: i64, en: i32) -> Option<pb::Validity> {
+        let t = |seconds, nanos| Some(prost_types::Timestamp { seconds, nanos });
+        Some(pb::Validity {
+            not_before: t(b, bn),
+            not_after: t(e, en),
+        })
+    }
+
+    #[test]
+    fn unset_nested_enums_and_a_sound_validity_pass() {
+        let mut a = sample("a-1", "CO", &["PA"]);
+        a.subjects = vec![pb::Subject::default()];
+        a.validity = validity(NOW, 0, NOW, 0);
+        assert!(parse(&a).is_ok());
     }
 
     #[test]

@@ -522,6 +522,34 @@ fn count_cases(fed: &DevFederation) -> Vec<Case> {
             "references: 65 entries; at most 64",
         ),
         case_saying(
+            "subject kind 99",
+            co(
+                fed,
+                with(|a| {
+                    a.subjects = vec![pb::Subject {
+                        kind: 99,
+                        ..Default::default()
+                    }]
+                }),
+            ),
+            InvalidArgument,
+            "subjects.kind: 99 is not a known value",
+        ),
+        case_saying(
+            "validity.not_before with nanos -1",
+            co(
+                fed,
+                with(|a| {
+                    a.validity = Some(pb::Validity {
+                        not_before: ts(now_ts().seconds, -1),
+                        not_after: None,
+                    })
+                }),
+            ),
+            InvalidArgument,
+            "validity.not_before: nanos must be in 0..1e9",
+        ),
+        case_saying(
             "33 network aliases",
             co(
                 fed,
