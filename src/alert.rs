@@ -444,7 +444,10 @@ pub(crate) mod tests {
                 "locations.role",
             ),
             (|a| a.validity = validity(NOW, -1, NOW, 0), "validity.not_before"),
-            (|a| a.validity = validity(NOW, 0, 300_000_000_000, 0), "validity.not_after"),
+            (
+                |a| a.validity = validity(NOW, 0, 300_000_000_000, 0),
+                "validity.not_after",
+            ),
             (|a| a.validity = validity(NOW + 1, 0, NOW, 0), "validity"),
         ];
         for (mutate, want) in cases {

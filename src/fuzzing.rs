@@ -26,8 +26,11 @@ pub use proofs::proof;
 pub use text::{alert_file, checkpoint, note, receipt, roster_toml};
 pub use wire::{alert_payload, audit_rules, envelope};
 
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by the name of its cargo-fuzz binary and corpus folder.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope),
     ("alert_payload", alert_payload),
     ("audit_rules", audit_rules),

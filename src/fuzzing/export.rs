@@ -53,14 +53,27 @@ pub fn export(data: &[u8]) {
 /// (a witness cosignature, which signed notes permit).
 fn only_cosigned(files: &Files) {
     let original = valid_export();
-    assert_eq!(files.len(), original.len(), "an export audits intact without one of its files");
+    assert_eq!(
+        files.len(),
+        original.len(),
+        "an export audits intact without one of its files"
+    );
     for ((rel, new), (_, old)) in files.iter().zip(original) {
         if new == old {
             continue;
         }
         assert_eq!(rel, "checkpoint", "an export audits intact with {rel} changed");
-        let text = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|t| unverified_text(t).ok()).map(str::to_owned);
-        assert_eq!(text(new), text(old), "the checkpoint's signed text changed yet audits intact");
+        let text = |b: &[u8]| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|t| unverified_text(t).ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            text(new),
+            text(old),
+            "the checkpoint's signed text changed yet audits intact"
+        );
     }
 }
 
@@ -150,7 +163,11 @@ fn read_tree(root: &Path, dir: &Path) -> Files {
         if path.is_dir() {
             out.extend(read_tree(root, &path));
         } else {
-            let rel = path.strip_prefix(root).expect("under the root").to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .into_owned();
             out.push((rel, std::fs::read(&path).expect("a file")));
         }
     }

@@ -37,7 +37,9 @@ pub struct Fixture {
 
 impl std::fmt::Debug for Fixture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fixture").field("log", &self.log).finish_non_exhaustive()
+        f.debug_struct("Fixture")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,7 +126,10 @@ impl Fixture {
         let key = self.key(who);
         pb::Envelope {
             signatures: vec![pb::Signature {
-                sig: key.sign(&envelope::pae(pb::ALERT_PAYLOAD_TYPE, &payload)).to_bytes().to_vec(),
+                sig: key
+                    .sign(&envelope::pae(pb::ALERT_PAYLOAD_TYPE, &payload))
+                    .to_bytes()
+                    .to_vec(),
                 keyid: key.public_key().key_id(),
             }],
             payload,

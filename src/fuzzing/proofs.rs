@@ -44,7 +44,9 @@ fn raw_consistency(b: &mut Bytes<'_>) {
 fn real_proofs(b: &mut Bytes<'_>) {
     let size = 1 + u64::from(b.u8());
     let salt = b.u8();
-    let leaves: Vec<Hash> = (0..size).map(|i| merkle::leaf_hash(&[salt, i as u8, (i >> 8) as u8])).collect();
+    let leaves: Vec<Hash> = (0..size)
+        .map(|i| merkle::leaf_hash(&[salt, i as u8, (i >> 8) as u8]))
+        .collect();
     let mut tree = MemoryHashes::default();
     tree.append(&leaves);
     let root = merkle::tree_hash(size, &tree).expect("the tree holds every node");

@@ -95,7 +95,9 @@ fn json_file(a: &pb::Alert) -> Vec<u8> {
 }
 
 fn toml_roster() -> Vec<u8> {
-    toml::to_string(&fixture().roster.to_file()).expect("serialises").into_bytes()
+    toml::to_string(&fixture().roster.to_file())
+        .expect("serialises")
+        .into_bytes()
 }
 
 fn notes() -> Vec<(&'static str, Vec<u8>)> {

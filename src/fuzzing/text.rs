@@ -71,7 +71,10 @@ pub fn receipt(data: &[u8]) {
     for i in 0..r.hashes.len() {
         let mut t = r.clone();
         t.hashes[i][0] ^= 1;
-        assert!(t.verify(&key).is_err(), "a receipt verified with proof hash {i} changed");
+        assert!(
+            t.verify(&key).is_err(),
+            "a receipt verified with proof hash {i} changed"
+        );
     }
 }
 
@@ -80,22 +83,36 @@ pub fn receipt(data: &[u8]) {
 /// same alert; for an alert the hub would accept, the readable form also
 /// survives being written as JSON (`--json`) and read back.
 pub fn alert_file(data: &[u8]) {
-    let Some((&kind, rest)) = data.split_first() else { return };
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
     let Ok(text) = std::str::from_utf8(rest) else { return };
     let name = if kind & 1 == 1 { "alert.json" } else { "alert.toml" };
-    let Ok(file) = alert_file::parse(name, text) else { return };
-    let Ok(a) = file.to_pb("CO", unix_to_pb(NOW)) else { return };
+    let Ok(file) = alert_file::parse(name, text) else {
+        return;
+    };
+    let Ok(a) = file.to_pb("CO", unix_to_pb(NOW)) else {
+        return;
+    };
     let bytes = a.encode_to_vec();
     let readable = AlertFile::from_pb(&a);
     let back = readable.to_pb("XX", unix_to_pb(0)).expect("the readable form converts");
-    assert_eq!(back.encode_to_vec(), bytes, "file -> pb -> file -> pb changed the alert");
+    assert_eq!(
+        back.encode_to_vec(),
+        bytes,
+        "file -> pb -> file -> pb changed the alert"
+    );
     if ValidAlert::parse(&bytes, NOW).is_err() {
         return;
     }
     let json = serde_json::to_string(&readable).expect("a readable alert serialises");
     let reread = alert_file::parse("again.json", &json).expect("--json output parses as an alert file");
     let again = reread.to_pb("XX", unix_to_pb(0)).expect("--json output converts");
-    assert_eq!(again.encode_to_vec(), bytes, "--json output reads back as a different alert");
+    assert_eq!(
+        again.encode_to_vec(),
+        bytes,
+        "--json output reads back as a different alert"
+    );
 }
 
 /// `roster.toml`. Checks: a roster that loads survives its TOML form and

@@ -55,7 +55,11 @@ fn check_publish(env: &pb::Envelope) -> bool {
     let Some(pb::entry::Body::Submission(s)) = stored.body else {
         panic!("an accepted envelope is stored as a submission")
     };
-    assert_eq!(s.envelope.as_ref(), Some(env), "the stored envelope is not the one sent");
+    assert_eq!(
+        s.envelope.as_ref(),
+        Some(env),
+        "the stored envelope is not the one sent"
+    );
     check_alert_stable(&acc.alert);
     true
 }
@@ -65,7 +69,11 @@ fn check_publish(env: &pb::Envelope) -> bool {
 fn check_alert_stable(valid: &ValidAlert) {
     let bytes = valid.alert.encode_to_vec();
     let again = ValidAlert::parse(&bytes, NOW).expect("a re-encoded valid alert is valid");
-    assert_eq!(again.alert.encode_to_vec(), bytes, "re-encoding a valid alert is not stable");
+    assert_eq!(
+        again.alert.encode_to_vec(),
+        bytes,
+        "re-encoding a valid alert is not stable"
+    );
     let file = AlertFile::from_pb(&valid.alert);
     if let Ok(back) = file.to_pb("XX", unix_to_pb(NOW)) {
         assert_eq!(back.encode_to_vec(), bytes, "the readable form shows a different alert");
@@ -81,11 +89,16 @@ pub fn audit_rules(data: &[u8]) {
     let f = fixture();
     let mut rules = Rules::default();
     let mut counts = Counts::default();
-    rules.check(0, &f.roster_entry, &mut counts).expect("the genesis roster passes");
+    rules
+        .check(0, &f.roster_entry, &mut counts)
+        .expect("the genesis roster passes");
     match rules.check(1, data, &mut counts) {
         Ok(Some(pending)) => {
             let again = rules.check(2, data, &mut counts);
-            assert!(matches!(again, Err(Reason::Duplicate { .. })), "a repeated alert was not caught");
+            assert!(
+                matches!(again, Err(Reason::Duplicate { .. })),
+                "a repeated alert was not caught"
+            );
             if pending.key.verify(&pending.msg, &pending.sig).is_ok() {
                 check_ingest_agrees(data, &f.roster);
             }
@@ -117,5 +130,8 @@ fn check_ingest_agrees(data: &[u8], roster: &Roster) {
     let now = s.accepted.as_ref().expect("the rules found a time").seconds;
     let caller = Caller { member, spki: &spki };
     let acc = ingest::check(env, caller, roster, now, |_| false).expect("ingest accepts what the audit accepts");
-    assert_eq!(acc.entry.bytes, data, "ingest would store other bytes than the audit accepted");
+    assert_eq!(
+        acc.entry.bytes, data,
+        "ingest would store other bytes than the audit accepted"
+    );
 }
