@@ -349,27 +349,7 @@ fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    pub(crate) fn sample(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
-        pb::Alert {
-            id: id.into(),
-            publisher: publisher.into(),
-            created: Some(prost_types::Timestamp {
-                seconds: 1_790_000_000,
-                nanos: 0,
-            }),
-            language: "es-CO".into(),
-            tlp: pb::Tlp::Amber as i32,
-            recipients: recipients.iter().map(|s| s.to_string()).collect(),
-            evaluation: Some(pb::Evaluation {
-                source_reliability: 2,
-                information_credibility: 2,
-            }),
-            category: pb::Category::MigrantSmuggling as i32,
-            title: "Red de tráfico en el Darién".into(),
-            ..Default::default()
-        }
-    }
+    use crate::fuzzing::fixture::alert as sample;
 
     const NOW: i64 = 1_790_000_100;
 
