@@ -4,7 +4,7 @@
 //! since) goes through the same `isthmus::fuzzing` function the libFuzzer
 //! binary calls. How the corpus is made and refreshed: docs/fuzzing.md.
 
-use isthmus::fuzzing::{seeds, TARGETS};
+use isthmus::fuzzing::{seeds, Target, TARGETS};
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -13,16 +13,22 @@ fn fuzz_dir() -> PathBuf {
 
 /// The files directly in `dir`, sorted; empty when `dir` is missing.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(listing) = std::fs::read_dir(dir) else { return vec![] };
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
     let mut out: Vec<PathBuf> = listing.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     out.sort();
     out
 }
 
-fn run(target: fn(&[u8]), path: &Path) {
+fn run(target: Target, path: &Path) {
     let data = std::fs::read(path).expect("read a corpus file");
     let outcome = std::panic::catch_unwind(|| target(&data));
-    assert!(outcome.is_ok(), "{} broke an invariant (see the panic above)", path.display());
+    assert!(
+        outcome.is_ok(),
+        "{} broke an invariant (see the panic above)",
+        path.display()
+    );
 }
 
 #[test]
@@ -47,10 +53,15 @@ fn every_target_passes_its_corpus_and_past_crashers() {
 
 #[test]
 fn every_regression_folder_names_a_target() {
-    let Ok(listing) = std::fs::read_dir(fuzz_dir().join("regressions")) else { return };
+    let Ok(listing) = std::fs::read_dir(fuzz_dir().join("regressions")) else {
+        return;
+    };
     for dir in listing.flatten() {
         let name = dir.file_name().to_string_lossy().into_owned();
-        assert!(TARGETS.iter().any(|(t, _)| *t == name), "fuzz/regressions/{name} is no target");
+        assert!(
+            TARGETS.iter().any(|(t, _)| *t == name),
+            "fuzz/regressions/{name} is no target"
+        );
     }
 }
 

@@ -94,7 +94,12 @@ async fn run(s: &TestServer, cases: Vec<Case>, stranger: &isthmus::tls::TlsFiles
         let (size, root) = (s.size(), s.hub.ledger().root(s.size()).expect("root"));
         let (code, msg) = code_of(typed, raw, c.call).await;
         assert_eq!(code, c.code, "case {:?}: got {code:?} ({msg})", c.name);
-        assert!(msg.contains(c.says), "case {:?}: message {msg:?} lacks {:?}", c.name, c.says);
+        assert!(
+            msg.contains(c.says),
+            "case {:?}: message {msg:?} lacks {:?}",
+            c.name,
+            c.says
+        );
         assert_eq!(s.size(), size, "case {:?} changed the ledger size", c.name);
         let after = s.hub.ledger().root(size).expect("root");
         assert_eq!(after, root, "case {:?} changed the ledger root", c.name);
