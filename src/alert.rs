@@ -17,6 +17,24 @@ pub const EARLIEST_CREATED: i64 = 1_577_836_800;
 /// The recipient that means "every member delegation at publication time".
 pub const ALL_RECIPIENTS: &str = "ALL";
 
+/// Most entries each repeated field may hold, by field name. The envelope
+/// limit (64,000 bytes) alone would let tens of thousands of tiny entries
+/// through, each costing every recipient and the auditor work; these caps
+/// are far above what a real alert carries. `recipients`: the 249 assigned
+/// ISO 3166-1 alpha-2 codes; `handling`: four restrictions exist today, so
+/// 16 leaves room for new ones; `subjects` and `locations` (route points
+/// included): 256; `identifiers` (selectors): 512; `references`: 64;
+/// `network.aliases`: 32.
+pub const MAX_COUNTS: [(&str, usize); 7] = [
+    ("recipients", 249),
+    ("handling", 16),
+    ("subjects", 256),
+    ("identifiers", 512),
+    ("locations", 256),
+    ("references", 64),
+    ("network.aliases", 32),
+];
+
 /// Who an alert is addressed to, as written by the publisher.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recipients {
@@ -81,6 +99,7 @@ impl ValidAlert {
     /// Decodes and checks an alert payload against the clock `now` (Unix s).
     pub fn parse(payload: &[u8], now: i64) -> Result<Self, AlertError> {
         let alert = pb::Alert::decode(payload).map_err(|e| AlertError::Decode(e.to_string()))?;
+        check_counts(&alert)?;
         let id = AlertId::parse(&alert.id).map_err(id_err("id"))?;
         let publisher = PrincipalId::country(&alert.publisher).map_err(id_err("publisher"))?;
         check_created(&alert, now)?;
@@ -88,8 +107,10 @@ impl ValidAlert {
         let tlp = check_tlp(alert.tlp)?;
         let recipients = parse_recipients(&alert.recipients, tlp)?;
         check_enums(&alert)?;
+        check_nested_enums(&alert)?;
         check_text(&alert)?;
         check_refs(&alert)?;
+        check_validity(&alert)?;
         Ok(ValidAlert {
             alert,
             id,
@@ -98,6 +119,26 @@ impl ValidAlert {
             tlp,
         })
     }
+}
+
+/// Each repeated field within its [`MAX_COUNTS`] entry.
+fn check_counts(a: &pb::Alert) -> Result<(), AlertError> {
+    let aliases = a.network.as_ref().map_or(0, |n| n.aliases.len());
+    let counts = [
+        a.recipients.len(),
+        a.handling.len(),
+        a.subjects.len(),
+        a.identifiers.len(),
+        a.locations.len(),
+        a.references.len(),
+        aliases,
+    ];
+    for ((name, max), n) in MAX_COUNTS.into_iter().zip(counts) {
+        if n > max {
+            return Err(field(name, format!("{n} entries; at most {max} are allowed")));
+        }
+    }
+    Ok(())
 }
 
 fn check_created(a: &pb::Alert, now: i64) -> Result<(), AlertError> {
@@ -233,6 +274,60 @@ fn check_text(a: &pb::Alert) -> Result<(), AlertError> {
     Ok(())
 }
 
+/// Seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the span RFC
+/// 3339 can write, so every accepted time can be shown as text.
+const RFC3339_SECONDS: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+
+fn check_time(name: &'static str, t: &prost_types::Timestamp) -> Result<(), AlertError> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(field(name, "nanos must be in 0..1e9"));
+    }
+    if !RFC3339_SECONDS.contains(&t.seconds) {
+        return Err(field(name, "must be between years 0000 and 9999"));
+    }
+    Ok(())
+}
+
+/// Found by the `alert_payload` fuzz target: unchecked validity times with
+/// negative nanos were stored and then shown (CLI `--json`) as another time.
+fn check_validity(a: &pb::Alert) -> Result<(), AlertError> {
+    let Some(v) = &a.validity else { return Ok(()) };
+    if let Some(t) = &v.not_before {
+        check_time("validity.not_before", t)?;
+    }
+    if let Some(t) = &v.not_after {
+        check_time("validity.not_after", t)?;
+    }
+    if let (Some(b), Some(e)) = (&v.not_before, &v.not_after) {
+        if (b.seconds, b.nanos) > (e.seconds, e.nanos) {
+            return Err(field("validity", "not_before is after not_after"));
+        }
+    }
+    Ok(())
+}
+
+/// Optional enums inside subjects, identifiers and locations: unset (0) or
+/// a known value.
+fn check_nested_enums(a: &pb::Alert) -> Result<(), AlertError> {
+    fn unset_or_known<E>(name: &'static str, v: i32, ok: Result<E, prost::UnknownEnumValue>) -> Result<(), AlertError> {
+        match v == 0 || ok.is_ok() {
+            true => Ok(()),
+            false => Err(field(name, format!("{v} is not a known value"))),
+        }
+    }
+    for s in &a.subjects {
+        unset_or_known("subjects.kind", s.kind, pb::SubjectKind::try_from(s.kind))?;
+        unset_or_known("subjects.role", s.role, pb::SubjectRole::try_from(s.role))?;
+    }
+    for i in &a.identifiers {
+        unset_or_known("identifiers.kind", i.kind, pb::IdentifierKind::try_from(i.kind))?;
+    }
+    for l in &a.locations {
+        unset_or_known("locations.role", l.role, pb::LocationRole::try_from(l.role))?;
+    }
+    Ok(())
+}
+
 fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
     for r in &a.references {
         PrincipalId::country(&r.publisher).map_err(id_err("references.publisher"))?;
@@ -254,27 +349,7 @@ fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    pub(crate) fn sample(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
-        pb::Alert {
-            id: id.into(),
-            publisher: publisher.into(),
-            created: Some(prost_types::Timestamp {
-                seconds: 1_790_000_000,
-                nanos: 0,
-            }),
-            language: "es-CO".into(),
-            tlp: pb::Tlp::Amber as i32,
-            recipients: recipients.iter().map(|s| s.to_string()).collect(),
-            evaluation: Some(pb::Evaluation {
-                source_reliability: 2,
-                information_credibility: 2,
-            }),
-            category: pb::Category::MigrantSmuggling as i32,
-            title: "Red de tráfico en el Darién".into(),
-            ..Default::default()
-        }
-    }
+    use crate::fuzzing::fixture::alert as sample;
 
     const NOW: i64 = 1_790_000_100;
 
@@ -330,12 +405,92 @@ pub(crate) mod tests {
             (|a| a.handling = vec![42], "handling"),
             (|a| a.title = " ".into(), "title"),
             (|a| a.summary = "x".repeat(8001), "summary"),
+            (
+                |a| {
+                    a.subjects = vec![pb::Subject {
+                        kind: 99,
+                        ..Default::default()
+                    }]
+                },
+                "subjects.kind",
+            ),
+            (
+                |a| {
+                    a.locations = vec![pb::Location {
+                        role: 42,
+                        ..Default::default()
+                    }]
+                },
+                "locations.role",
+            ),
+            (|a| a.validity = validity(NOW, -1, NOW, 0), "validity.not_before"),
+            (
+                |a| a.validity = validity(NOW, 0, 300_000_000_000, 0),
+                "validity.not_after",
+            ),
+            (|a| a.validity = validity(NOW + 1, 0, NOW, 0), "validity"),
         ];
         for (mutate, want) in cases {
             let mut a = sample("a-1", "CO", &["PA"]);
             mutate(&mut a);
             assert_eq!(field_of(parse(&a)), want);
         }
+    }
+
+    #[test]
+    fn repeated_fields_are_capped_at_their_limit() {
+        type Fill = fn(&mut pb::Alert, usize);
+        let fills: [(&str, Fill); 7] = [
+            ("recipients", |a, n| a.recipients = vec!["PA".into(); n]),
+            ("handling", |a, n| a.handling = vec![1; n]),
+            ("subjects", |a, n| a.subjects = vec![pb::Subject::default(); n]),
+            ("identifiers", |a, n| a.identifiers = vec![pb::Identifier::default(); n]),
+            ("locations", |a, n| a.locations = vec![pb::Location::default(); n]),
+            ("references", |a, n| {
+                a.references = vec![
+                    pb::AlertReference {
+                        publisher: "PA".into(),
+                        id: "r".into(),
+                        relation: String::new(),
+                    };
+                    n
+                ]
+            }),
+            ("network.aliases", |a, n| {
+                a.network = Some(pb::Network {
+                    aliases: vec!["x".into(); n],
+                    ..Default::default()
+                })
+            }),
+        ];
+        for ((name, fill), (limit_name, max)) in fills.into_iter().zip(MAX_COUNTS) {
+            assert_eq!(name, limit_name);
+            let mut a = sample("a-1", "CO", &["PA"]);
+            fill(&mut a, max + 1);
+            let err = parse(&a).expect_err("over the limit");
+            assert_eq!(field_of(Err(err.clone())), name);
+            assert!(err.to_string().contains(&format!("at most {max}")), "{err}");
+            if name != "recipients" {
+                fill(&mut a, max);
+                assert!(parse(&a).is_ok(), "{name} at its limit of {max} is refused");
+            }
+        }
+    }
+
+    fn validity(b: i64, bn: i32, e: i64, en: i32) -> Option<pb::Validity> {
+        let t = |seconds, nanos| Some(prost_types::Timestamp { seconds, nanos });
+        Some(pb::Validity {
+            not_before: t(b, bn),
+            not_after: t(e, en),
+        })
+    }
+
+    #[test]
+    fn unset_nested_enums_and_a_sound_validity_pass() {
+        let mut a = sample("a-1", "CO", &["PA"]);
+        a.subjects = vec![pb::Subject::default()];
+        a.validity = validity(NOW, 0, NOW, 0);
+        assert!(parse(&a).is_ok());
     }
 
     #[test]

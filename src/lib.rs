@@ -30,6 +30,7 @@ pub mod crypto;
 pub mod devcerts;
 pub mod envelope;
 pub mod error;
+pub mod fuzzing;
 pub mod ids;
 pub mod ingest;
 pub mod ledger;

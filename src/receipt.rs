@@ -91,6 +91,9 @@ impl Receipt {
             .next()
             .and_then(|l| l.strip_prefix("index "))
             .ok_or_else(|| malformed("missing index line"))?;
+        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed("index is not ASCII decimal digits"));
+        }
         if index.len() > 1 && index.starts_with('0') {
             return Err(malformed("index has leading zeros"));
         }
@@ -186,5 +189,18 @@ mod tests {
         assert!(matches!(r.verify(&other.verifier()), Err(ReceiptError::Checkpoint(_))));
         assert!(Receipt::parse("c2sp.org/tlog-proof@v1\nindex 1\n\nx").is_err());
         assert!(Receipt::parse("hello\n\n").is_err());
+    }
+
+    #[test]
+    fn index_is_plain_decimal() {
+        // Found by the receipt fuzz target: Rust's u64 parser takes a sign,
+        // so "index +5" parsed and printed back as "index 5".
+        let (r, _) = receipt_for(5, 20);
+        let text = r.to_text();
+        for bad in ["index +5", "index 05", "index  5", "index 5 ", "index "] {
+            let edited = text.replacen("index 5", bad, 1);
+            assert!(Receipt::parse(&edited).is_err(), "{bad:?}");
+        }
+        assert_eq!(Receipt::parse(&text).expect("canonical").index, 5);
     }
 }

@@ -19,7 +19,7 @@
 
 pub mod error;
 pub mod report;
-mod rules;
+pub(crate) mod rules;
 mod salvage;
 mod scan;
 mod signatures;

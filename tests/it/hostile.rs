@@ -30,6 +30,8 @@ struct Case {
     caller: &'static str,
     call: Call,
     code: Code,
+    /// Text the status message must contain ("" for any).
+    says: &'static str,
 }
 
 fn case(name: &'static str, caller: &'static str, call: Call, code: Code) -> Case {
@@ -38,6 +40,15 @@ fn case(name: &'static str, caller: &'static str, call: Call, code: Code) -> Cas
         caller,
         call,
         code,
+        says: "",
+    }
+}
+
+/// A case whose refusal message must also contain `says`.
+fn case_saying(name: &'static str, call: Call, code: Code, says: &'static str) -> Case {
+    Case {
+        says,
+        ..case(name, "CO", call, code)
     }
 }
 
@@ -83,6 +94,12 @@ async fn run(s: &TestServer, cases: Vec<Case>, stranger: &isthmus::tls::TlsFiles
         let (size, root) = (s.size(), s.hub.ledger().root(s.size()).expect("root"));
         let (code, msg) = code_of(typed, raw, c.call).await;
         assert_eq!(code, c.code, "case {:?}: got {code:?} ({msg})", c.name);
+        assert!(
+            msg.contains(c.says),
+            "case {:?}: message {msg:?} lacks {:?}",
+            c.name,
+            c.says
+        );
         assert_eq!(s.size(), size, "case {:?} changed the ledger size", c.name);
         let after = s.hub.ledger().root(size).expect("root");
         assert_eq!(after, root, "case {:?} changed the ledger root", c.name);
@@ -462,6 +479,99 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
     ]
 }
 
+/// One over-the-limit case per repeated field (limits in
+/// `isthmus::alert::MAX_COUNTS`); each envelope is far below 64,000 bytes,
+/// so the count limit, not the size limit, refuses it.
+fn count_cases(fed: &DevFederation) -> Vec<Case> {
+    use Code::InvalidArgument;
+    let reference = pb::AlertReference {
+        publisher: "PA".into(),
+        id: "r-1".into(),
+        relation: String::new(),
+    };
+    vec![
+        case_saying(
+            "250 recipients",
+            co(fed, with(|a| a.recipients = vec!["PA".into(); 250])),
+            InvalidArgument,
+            "recipients: 250 entries; at most 249",
+        ),
+        case_saying(
+            "17 handling restrictions",
+            co(fed, with(|a| a.handling = vec![1; 17])),
+            InvalidArgument,
+            "handling: 17 entries; at most 16",
+        ),
+        case_saying(
+            "257 subjects",
+            co(fed, with(|a| a.subjects = vec![pb::Subject::default(); 257])),
+            InvalidArgument,
+            "subjects: 257 entries; at most 256",
+        ),
+        case_saying(
+            "513 identifiers",
+            co(fed, with(|a| a.identifiers = vec![pb::Identifier::default(); 513])),
+            InvalidArgument,
+            "identifiers: 513 entries; at most 512",
+        ),
+        case_saying(
+            "257 locations",
+            co(fed, with(|a| a.locations = vec![pb::Location::default(); 257])),
+            InvalidArgument,
+            "locations: 257 entries; at most 256",
+        ),
+        case_saying(
+            "65 references",
+            co(fed, with(|a| a.references = vec![reference; 65])),
+            InvalidArgument,
+            "references: 65 entries; at most 64",
+        ),
+        case_saying(
+            "subject kind 99",
+            co(
+                fed,
+                with(|a| {
+                    a.subjects = vec![pb::Subject {
+                        kind: 99,
+                        ..Default::default()
+                    }]
+                }),
+            ),
+            InvalidArgument,
+            "subjects.kind: 99 is not a known value",
+        ),
+        case_saying(
+            "validity.not_before with nanos -1",
+            co(
+                fed,
+                with(|a| {
+                    a.validity = Some(pb::Validity {
+                        not_before: ts(now_ts().seconds, -1),
+                        not_after: None,
+                    })
+                }),
+            ),
+            InvalidArgument,
+            "validity.not_before: nanos must be in 0..1e9",
+        ),
+        case_saying(
+            "33 network aliases",
+            co(
+                fed,
+                with(|a| {
+                    a.network = Some(pb::Network {
+                        name: "n".into(),
+                        aliases: vec!["a".into(); 33],
+                        description: String::new(),
+                    })
+                }),
+            ),
+            InvalidArgument,
+            "network.aliases: 33 entries; at most 32",
+        ),
+    ]
+}
+
 fn read_cases(fed: &DevFederation, size: u64, seed: &pb::Envelope) -> Vec<Case> {
     use pb::get_entry_request::Key;
     use Code::*;
@@ -685,6 +795,7 @@ async fn hostile_requests_get_exact_statuses_and_change_nothing() {
     let stranger =
         isthmus::tls::TlsFiles::from_pem(&fed.ca.cert_pem(), &stranger.cert_pem, &stranger.key_pem).expect("pem");
     let mut cases = publish_cases(&fed);
+    cases.extend(count_cases(&fed));
     cases.extend(read_cases(&fed, s.size(), &seed));
     cases.extend(stranger_cases(&fed));
     cases.extend(raw_cases(&fed));

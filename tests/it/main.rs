@@ -10,6 +10,7 @@ mod connections;
 mod crash;
 mod daemon;
 mod exchange;
+mod fuzz_corpus;
 mod health;
 mod hostile;
 mod ledger;

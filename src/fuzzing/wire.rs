@@ -1,0 +1,138 @@
+//! Targets over protobuf bytes from the network or the ledger: a whole
+//! envelope as `Publish` receives it, an alert payload inside a correctly
+//! signed envelope, and one stored entry as the auditor re-checks it.
+
+use prost::Message;
+
+use super::fixture::{fixture, NOW};
+use crate::alert::ValidAlert;
+use crate::alert_file::AlertFile;
+use crate::audit::rules::Rules;
+use crate::audit::{Counts, Reason};
+use crate::crypto::Signature;
+use crate::envelope;
+use crate::ingest::{self, Caller};
+use crate::ledger::entry;
+use crate::pb;
+use crate::roster::{unix_to_pb, Roster};
+
+/// `Publish` from CO: the bytes as an `Envelope`, through every ingest check.
+/// Checks: decoding is stable under re-encoding, and an accepted envelope
+/// carries a signature that verifies under CO's own key.
+pub fn envelope(data: &[u8]) {
+    let Ok(env) = pb::Envelope::decode(data) else { return };
+    let again = pb::Envelope::decode(env.encode_to_vec().as_slice()).expect("a re-encoded envelope decodes");
+    assert_eq!(again, env, "re-encoding changed the envelope");
+    check_publish(&env);
+}
+
+/// The bytes as the payload of an envelope CO signed correctly, so every
+/// input reaches alert decoding and field validation.
+pub fn alert_payload(data: &[u8]) {
+    let env = fixture().signed("CO", data.to_vec());
+    let accepted = check_publish(&env);
+    let parsed = ValidAlert::parse(data, NOW);
+    if accepted {
+        assert!(parsed.is_ok(), "ingest accepted a payload ValidAlert refuses");
+    }
+}
+
+/// Runs ingest for CO (alert `earlier-1` exists) and checks what it accepts;
+/// returns whether it accepted.
+fn check_publish(env: &pb::Envelope) -> bool {
+    let f = fixture();
+    let Ok(acc) = ingest::check(env, f.caller("CO"), &f.roster, NOW, |id| id == "earlier-1") else {
+        return false;
+    };
+    assert_eq!(env.signatures.len(), 1);
+    let sig = Signature::from_slice(&env.signatures[0].sig).expect("an accepted signature is 64 bytes");
+    assert!(
+        envelope::verify(env, &sig, &f.key("CO").public_key()),
+        "ingest accepted an envelope CO's key did not sign"
+    );
+    assert_eq!(acc.alert.publisher.as_str(), "CO");
+    let stored = entry::decode(&acc.entry.bytes).expect("the stored entry decodes");
+    let Some(pb::entry::Body::Submission(s)) = stored.body else {
+        panic!("an accepted envelope is stored as a submission")
+    };
+    assert_eq!(
+        s.envelope.as_ref(),
+        Some(env),
+        "the stored envelope is not the one sent"
+    );
+    check_alert_stable(&acc.alert);
+    true
+}
+
+/// A valid alert re-encoded is still valid and encodes the same, and the
+/// CLI's readable form converts back to the same alert whenever it converts.
+fn check_alert_stable(valid: &ValidAlert) {
+    let bytes = valid.alert.encode_to_vec();
+    let again = ValidAlert::parse(&bytes, NOW).expect("a re-encoded valid alert is valid");
+    assert_eq!(
+        again.alert.encode_to_vec(),
+        bytes,
+        "re-encoding a valid alert is not stable"
+    );
+    let file = AlertFile::from_pb(&valid.alert);
+    if let Ok(back) = file.to_pb("XX", unix_to_pb(NOW)) {
+        assert_eq!(back.encode_to_vec(), bytes, "the readable form shows a different alert");
+    }
+}
+
+/// Entry 1 of a ledger whose genesis is the fixture roster, through the
+/// auditor's per-entry rules. Checks: an accepted submission recorded again
+/// is a duplicate; if its signature verifies, ingest accepts the same
+/// envelope at the recorded time and builds exactly these bytes; an
+/// accepted roster change is one `roster_change::open` accepts after the
+/// genesis, and survives its ledger encoding.
+pub fn audit_rules(data: &[u8]) {
+    let f = fixture();
+    let mut rules = Rules::default();
+    let mut counts = Counts::default();
+    rules
+        .check(0, &f.roster_entry, &mut counts)
+        .expect("the genesis roster passes");
+    match rules.check(1, data, &mut counts) {
+        Ok(Some(pending)) => {
+            let again = rules.check(2, data, &mut counts);
+            assert!(
+                matches!(again, Err(Reason::Duplicate { .. })),
+                "a repeated alert was not caught"
+            );
+            if pending.key.verify(&pending.msg, &pending.sig).is_ok() {
+                check_ingest_agrees(data, &f.roster);
+            }
+        }
+        Ok(None) => {
+            let Ok(pb::Entry {
+                body: Some(pb::entry::Body::Roster(r)),
+            }) = entry::decode(data)
+            else {
+                panic!("the rules accepted a roster entry that is not one")
+            };
+            let roster = crate::roster_change::open(&r, Some(&f.roster)).expect("the rules accepted this change");
+            assert_eq!(Roster::from_pb(&roster.to_pb()).expect("re-encoded roster"), roster);
+        }
+        Err(_) => {}
+    }
+}
+
+fn check_ingest_agrees(data: &[u8], roster: &Roster) {
+    let Ok(pb::Entry {
+        body: Some(pb::entry::Body::Submission(s)),
+    }) = entry::decode(data)
+    else {
+        panic!("the rules accepted a submission that does not decode")
+    };
+    let member = roster.member(&s.principal).expect("the rules found this principal");
+    let spki: [u8; 32] = s.tls_spki_sha256.as_slice().try_into().expect("a bound key hash");
+    let env = s.envelope.as_ref().expect("the rules found an envelope");
+    let now = s.accepted.as_ref().expect("the rules found a time").seconds;
+    let caller = Caller { member, spki: &spki };
+    let acc = ingest::check(env, caller, roster, now, |_| false).expect("ingest accepts what the audit accepts");
+    assert_eq!(
+        acc.entry.bytes, data,
+        "ingest would store other bytes than the audit accepted"
+    );
+}
