@@ -37,7 +37,9 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 pub(crate) struct SigBatch {
     pending: Vec<(u64, Pending)>,
-    jobs: mpsc::SyncSender<Vec<(u64, Pending)>>,
+    /// `None` only while dropping, to stop the worker.
+    jobs: Option<mpsc::SyncSender<Vec<(u64, Pending)>>>,
+    worker: Option<std::thread::JoinHandle<()>>,
     results: mpsc::Receiver<Result<(), AuditError>>,
     in_flight: usize,
     checked: u64,
@@ -47,7 +49,7 @@ impl Default for SigBatch {
     fn default() -> Self {
         let (jobs, queue) = mpsc::sync_channel::<Vec<(u64, Pending)>>(1);
         let (done, results) = mpsc::channel();
-        std::thread::spawn(move || {
+        let worker = std::thread::spawn(move || {
             for chunk in queue {
                 if done.send(verify_chunk(&chunk)).is_err() {
                     break;
@@ -56,7 +58,8 @@ impl Default for SigBatch {
         });
         SigBatch {
             pending: Vec::with_capacity(CHUNK),
-            jobs,
+            jobs: Some(jobs),
+            worker: Some(worker),
             results,
             in_flight: 0,
             checked: 0,
@@ -99,7 +102,10 @@ impl SigBatch {
     fn send(&mut self) -> Result<(), AuditError> {
         let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
         self.checked += chunk.len() as u64;
-        match self.jobs.send(chunk) {
+        let Some(jobs) = &self.jobs else {
+            return verify_chunk(&chunk);
+        };
+        match jobs.send(chunk) {
             Ok(()) => {
                 self.in_flight += 1;
                 Ok(())
@@ -111,6 +117,17 @@ impl SigBatch {
     /// Signatures verified or being verified (all good unless a flush failed).
     pub fn checked(&self) -> u64 {
         self.checked
+    }
+}
+
+/// The worker ends once its queue closes (after at most the two chunks it
+/// may still hold); the audit returns only after it has.
+impl Drop for SigBatch {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
     }
 }
 
