@@ -41,6 +41,20 @@ async fn closed_within(conn: &mut TlsStream<TcpStream>, limit: Duration) -> Opti
         .map(|_| start.elapsed())
 }
 
+/// Whether `who` gets a connection and an answer within `secs` (retrying).
+async fn member_connects_within(s: &TestServer, who: &str, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(mut c) = isthmus::client::connect(&s.server(), &tls_of(&s.fed, who)).await {
+            if c.who_am_i(isthmus::pb::WhoAmIRequest {}).await.is_ok() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 fn quick_timeouts() -> ServeOptions {
     ServeOptions {
         idle_timeout: Duration::from_millis(1500),
@@ -130,18 +144,10 @@ async fn each_certificate_holds_a_bounded_number_of_connections() {
         .expect("other certificates are unaffected");
 
     drop(held.pop());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ok = match isthmus::client::connect(&s.server(), &tls_of(&fed, "PA")).await {
-            Ok(mut c) => c.who_am_i(isthmus::pb::WhoAmIRequest {}).await.is_ok(),
-            Err(_) => false,
-        };
-        if ok {
-            break;
-        }
-        assert!(Instant::now() < deadline, "a closed connection must free its slot");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        member_connects_within(&s, "PA", 10).await,
+        "a closed connection must free its slot"
+    );
     s.stop().await;
 }
 
@@ -167,20 +173,9 @@ async fn handshakes_in_progress_are_bounded() {
     );
     drop(stuck);
     // Slots free as the stuck peers go; a member connects again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ok = match isthmus::client::connect(&s.server(), &tls_of(&fed, "PA")).await {
-            Ok(mut c) => c.who_am_i(isthmus::pb::WhoAmIRequest {}).await.is_ok(),
-            Err(_) => false,
-        };
-        if ok {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "freed handshake slots must admit members again"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        member_connects_within(&s, "PA", 10).await,
+        "freed handshake slots must admit members again"
+    );
     s.stop().await;
 }
