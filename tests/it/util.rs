@@ -42,23 +42,11 @@ pub fn now_ts() -> prost_types::Timestamp {
     isthmus::roster::unix_to_pb(isthmus::server::unix_now())
 }
 
-/// A valid alert.
+/// A valid alert (the fuzz fixture's, created now).
 pub fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
     pb::Alert {
-        id: id.into(),
-        publisher: publisher.into(),
         created: Some(now_ts()),
-        language: "es".into(),
-        tlp: pb::Tlp::Amber as i32,
-        recipients: recipients.iter().map(|s| s.to_string()).collect(),
-        evaluation: Some(pb::Evaluation {
-            source_reliability: 2,
-            information_credibility: 3,
-        }),
-        category: pb::Category::MigrantSmuggling as i32,
-        title: format!("alert {id}"),
-        summary: "Grupo de 40 personas saldrá de Necoclí hacia Acandí.".into(),
-        ..Default::default()
+        ..isthmus::fuzzing::fixture::alert(id, publisher, recipients)
     }
 }
 
