@@ -477,7 +477,7 @@ mod tests {
     fn vectors() -> Vectors {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vectors/signed-note/known-answer.json"
+            "/tests/vectors/signed-note/known-answer.json"
         );
         let data = std::fs::read_to_string(path).expect("read signed-note vectors");
         serde_json::from_str(&data).expect("parse signed-note vectors")

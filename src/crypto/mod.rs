@@ -143,7 +143,7 @@ mod tests {
     fn vectors() -> Vec<Vector> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vectors/ed25519/ed25519vectors.json"
+            "/tests/vectors/ed25519/ed25519vectors.json"
         );
         let text = std::fs::read_to_string(path).expect("C2SP ed25519vectors.json");
         let json: Vec<Json> = serde_json::from_str(&text).unwrap();

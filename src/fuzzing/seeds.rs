@@ -1,7 +1,7 @@
 //! Seed inputs for every target, made from the fixture: valid envelopes,
 //! entries, notes, checkpoints and receipts that the fuzzer then mutates.
 //! `tests/it/fuzz_corpus.rs` (`write_seed_corpus`, ignored) writes them,
-//! with examples/alert.toml, certs-dev/roster.toml and the shared vectors,
+//! with examples/alert.toml, certs-dev/roster.toml and the vendored vectors in tests/vectors,
 //! into `fuzz/corpus/<target>/`.
 
 use prost::Message;

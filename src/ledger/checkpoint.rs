@@ -165,7 +165,7 @@ fn check_origin(origin: &str, key_name: &str) -> Result<(), CheckpointError> {
 mod tests {
     use super::*;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/tlog-tiles");
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/tlog-tiles");
     const LOG_KEY: &str = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
 
     fn log_verifier() -> NoteVerifier {

@@ -449,7 +449,7 @@ mod tests {
     use crate::ledger::merkle::{consistency_proof, tree_hash, verify_consistency, MerkleError};
     use crate::note::NoteSigner;
 
-    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/tlog-tiles");
+    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/tlog-tiles");
     const LOG_KEY: &str = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
 
     fn log_verifier() -> NoteVerifier {

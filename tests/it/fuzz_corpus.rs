@@ -66,7 +66,7 @@ fn every_regression_folder_names_a_target() {
 }
 
 /// Writes the seed corpus (generated inputs plus the project's real files
-/// and the shared vectors) into `fuzz/corpus/`; run before a first fuzzing
+/// and the vendored vectors in tests/vectors) into `fuzz/corpus/`; run before a first fuzzing
 /// session: `cargo test --test it write_seed_corpus -- --ignored`.
 #[test]
 #[ignore]
@@ -77,7 +77,7 @@ fn write_seed_corpus() {
     seeds.push(("alert_file", [&[0u8][..], &read("examples/alert.toml")].concat()));
     seeds.push(("roster_toml", read("certs-dev/roster.toml")));
     for size in [0, 1, 7, 15] {
-        let note = read(&format!("../shared/vectors/tlog-tiles/checkpoint.{size}"));
+        let note = read(&format!("tests/vectors/tlog-tiles/checkpoint.{size}"));
         seeds.push(("checkpoint", note.clone()));
         seeds.push(("note", note));
     }
