@@ -1,6 +1,6 @@
 //! Ed25519 verification speeds in one run, so the ratios hold on a noisy
 //! machine: ring's single verify (cofactorless, the usual baseline), our
-//! rule's single verify, our batch verifier on one thread, and the batch
+//! strict ingest rule through our API, the cofactored audit rule's single verify, our batch verifier on one thread, and the batch
 //! verifier on every core. Each iteration verifies the same 1,024 distinct
 //! (key, message, signature) items of alert-envelope size.
 
@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use isthmus::crypto::batch::{verify_batch, verify_parallel, Item};
-use isthmus::crypto::{PublicKey, Signature, SigningKey};
+use isthmus::crypto::{PublicKey, Rule, Signature, SigningKey};
 use std::hint::black_box;
 
 const N: usize = 1024;
@@ -53,10 +53,17 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("ingest_strict_single", |b| {
+        b.iter(|| {
+            for ((key, msg), sig) in k.keys.iter().zip(&k.msgs).zip(&k.sigs) {
+                black_box(key.verify(msg, sig, Rule::Strict).is_ok());
+            }
+        })
+    });
     g.bench_function("core_single", |b| {
         b.iter(|| {
             for ((key, msg), sig) in k.keys.iter().zip(&k.msgs).zip(&k.sigs) {
-                black_box(key.verify(msg, sig).is_ok());
+                black_box(key.verify(msg, sig, Rule::Cofactored).is_ok());
             }
         })
     });

@@ -11,7 +11,7 @@
 //! of an [`pb::Alert`], kept as bytes from signing to audit and never
 //! re-encoded, so any language's DSSE routine reproduces the signed bytes.
 
-use crate::crypto::{PublicKey, Signature, SigningKey};
+use crate::crypto::{PublicKey, Rule, Signature, SignatureError, SigningKey};
 use crate::pb;
 use prost::Message;
 
@@ -45,10 +45,9 @@ pub fn seal(alert: &pb::Alert, key: &SigningKey) -> pb::Envelope {
     }
 }
 
-/// Checks one envelope signature under `key` with the project's single
-/// Ed25519 rule ([`crate::crypto`]).
-pub fn verify(envelope: &pb::Envelope, sig: &Signature, key: &PublicKey) -> bool {
-    key.verify(&pae(&envelope.payload_type, &envelope.payload), sig).is_ok()
+/// Checks one envelope signature under `key` with `rule` ([`crate::crypto`]).
+pub fn verify(envelope: &pb::Envelope, sig: &Signature, key: &PublicKey, rule: Rule) -> Result<(), SignatureError> {
+    key.verify(&pae(&envelope.payload_type, &envelope.payload), sig, rule)
 }
 
 #[cfg(test)]
@@ -72,11 +71,12 @@ mod tests {
         };
         let mut env = seal(&alert, &key);
         let sig = Signature::from_slice(&env.signatures[0].sig).expect("64 bytes");
-        assert!(verify(&env, &sig, &key.public_key()));
+        let check = |env: &pb::Envelope| verify(env, &sig, &key.public_key(), Rule::Strict).is_ok();
+        assert!(check(&env));
         env.payload.push(0);
-        assert!(!verify(&env, &sig, &key.public_key()));
+        assert!(!check(&env));
         env.payload.pop();
         env.payload_type.push('x');
-        assert!(!verify(&env, &sig, &key.public_key()));
+        assert!(!check(&env));
     }
 }

@@ -31,6 +31,9 @@ pub enum Error {
     /// The roster is malformed or inconsistent.
     #[error(transparent)]
     Roster(#[from] crate::roster::RosterError),
+    /// The hub's signature verifier failed (a fault of the hub).
+    #[error("signature verification: {0}")]
+    Verifier(String),
     /// The ledger has been closed (server shutting down).
     #[error("the ledger is shutting down")]
     Closed,

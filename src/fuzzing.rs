@@ -14,6 +14,7 @@
 // Panicking on a broken invariant is how a fuzz target reports it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod crafted;
 mod export;
 pub mod fixture;
 mod proofs;

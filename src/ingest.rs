@@ -9,7 +9,7 @@
 //! that says what to fix; nothing is stored for any of them.
 
 use crate::alert::{Recipients, ValidAlert};
-use crate::crypto::Signature;
+use crate::crypto::{Rule, Signature, SignatureError};
 use crate::envelope;
 use crate::ledger::entry::NewEntry;
 use crate::pb;
@@ -40,8 +40,13 @@ pub enum PublishError {
     #[error("signature is {0} bytes; an Ed25519 signature is 64 bytes")]
     SignatureLength(usize),
     /// The key id is not in the roster.
-    #[error("keyid {0:?} is not a roster signing key; the keyid is the hex SHA-256 of your raw Ed25519 public key")]
+    #[error("keyid {0:?} is not a roster signing key; the keyid is the lowercase hex SHA-256 (64 characters) of your raw 32-byte Ed25519 public key")]
     UnknownKey(String),
+    /// The key id names a roster key but is not in lowercase hex.
+    #[error(
+        "keyid {0:?} is upper- or mixed-case; write it in lowercase hex (the SHA-256 of your raw Ed25519 public key)"
+    )]
+    KeyIdCase(String),
     /// The key belongs to someone else.
     #[error("keyid {key_id:?} belongs to {owner}, not to {caller}; sign with your own delegation's key")]
     KeyOwner {
@@ -58,6 +63,10 @@ pub enum PublishError {
     /// The signature does not verify.
     #[error("signature does not verify over PAE(payload_type, payload) with key {0:?}; re-sign the exact payload bytes you send")]
     BadSignature(String),
+    /// The signature holds only under the cofactored equation (a torsion or
+    /// non-canonical R), which standard RFC 8032 libraries reject.
+    #[error("signature with key {0:?} verifies only under the cofactored (ZIP-215) equation: its R has a small-order component or a non-canonical encoding, so the recipients' standard RFC 8032 verifiers (OpenSSL, Go, Java, .NET, ring) would reject it; sign with a standard RFC 8032 Ed25519 implementation")]
+    CofactoredOnly(String),
     /// The alert is malformed.
     #[error("alert: {0}")]
     Alert(#[from] crate::alert::AlertError),
@@ -130,9 +139,8 @@ pub fn check(
     amended_exists: impl Fn(&str) -> bool,
 ) -> Result<Accepted, PublishError> {
     let signed = check_authorship(env, caller.member, roster, now)?;
-    if !envelope::verify(env, &signed.sig, &signed.key) {
-        return Err(PublishError::BadSignature(signed.key_id));
-    }
+    let pae = envelope::pae(&env.payload_type, &env.payload);
+    signed.judge(signed.key.verify(&pae, &signed.sig, Rule::Strict))?;
     check_content(env, caller, roster, now, amended_exists)
 }
 
@@ -149,6 +157,17 @@ pub struct Authorship {
     pub key_id: String,
 }
 
+impl Authorship {
+    /// The refusal for a signature check's outcome, if it failed.
+    pub fn judge(&self, outcome: Result<(), SignatureError>) -> Result<(), PublishError> {
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(SignatureError::CofactoredOnly) => Err(PublishError::CofactoredOnly(self.key_id.clone())),
+            Err(_) => Err(PublishError::BadSignature(self.key_id.clone())),
+        }
+    }
+}
+
 /// Checks role, size, payload type, signature count and the named key
 /// (known, owned by the caller, valid at `now`); not the signature itself.
 pub fn check_authorship(
@@ -163,7 +182,10 @@ pub fn check_authorship(
     let key_id: String = s.keyid.chars().take(100).collect();
     let (owner, key) = roster
         .key(&s.keyid)
-        .ok_or_else(|| PublishError::UnknownKey(key_id.clone()))?;
+        .ok_or_else(|| match roster.key(&s.keyid.to_ascii_lowercase()) {
+            Some(_) => PublishError::KeyIdCase(key_id.clone()),
+            None => PublishError::UnknownKey(key_id.clone()),
+        })?;
     if owner.id != caller.id {
         return Err(PublishError::KeyOwner {
             key_id,

@@ -17,7 +17,9 @@
 //! (lower-case hex). Key names are non-empty and hold no Unicode space, no `+`
 //! and (so that they can appear in a note) no control character.
 //!
-//! Verification goes only through [`crate::crypto::verify`]. Per the spec,
+//! Verification goes only through [`crate::crypto::verify_strict`], the RFC 8032
+//! cofactorless rule Go's `sumdb/note` and every off-the-shelf witness apply,
+//! so a note we accept is one they accept. Per the spec,
 //! signatures from unknown keys are counted and ignored, a signature from a
 //! known key that fails to verify rejects the whole note, and a note with no
 //! verified signature from a known key is rejected.
@@ -230,7 +232,10 @@ impl NoteVerifier {
             key_id: self.key_id,
         };
         let sig: &[u8; 64] = sig.try_into().map_err(|_| bad())?;
-        crate::crypto::verify(&self.public_key, text.as_bytes(), sig).map_err(|_| bad())
+        match crate::crypto::verify_strict(&self.public_key, text.as_bytes(), sig) {
+            true => Ok(()),
+            false => Err(bad()),
+        }
     }
 }
 

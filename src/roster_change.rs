@@ -23,7 +23,7 @@
 //! delegation, written by `isthmus roster-approve`:
 //! `CO <keyid> <base64 signature>`.
 
-use crate::crypto::{Signature, SigningKey};
+use crate::crypto::{Rule, Signature, SigningKey};
 use crate::envelope::pae;
 use crate::pb;
 use crate::roster::{Role, Roster, RosterError};
@@ -120,8 +120,10 @@ pub fn seal(roster: &Roster, approvals: Vec<pb::Signature>) -> pb::Envelope {
 }
 
 /// The roster in `env`, if the rule above accepts it after `in_force`
-/// (`None` for the genesis roster).
-pub fn open(env: &pb::Envelope, in_force: Option<&Roster>) -> Result<Roster, ChangeError> {
+/// (`None` for the genesis roster), with approvals checked under `rule`: the
+/// hub applies [`Rule::Strict`] before appending a roster, the audit
+/// [`Rule::Cofactored`] (a superset, see [`crate::crypto`]).
+pub fn open(env: &pb::Envelope, in_force: Option<&Roster>, rule: Rule) -> Result<Roster, ChangeError> {
     let roster = roster_of(env)?;
     let terms = roster.terms();
     let previous = in_force.map_or(0, |r| r.terms().version);
@@ -158,8 +160,8 @@ pub fn open(env: &pb::Envelope, in_force: Option<&Roster>) -> Result<Roster, Cha
             return Err(fail("the key is not valid at the roster's issued time"));
         }
         let sig = Signature::from_slice(&s.sig).map_err(|_| fail("signature is not 64 bytes"))?;
-        if key.key.verify(&message, &sig).is_err() {
-            return Err(fail("signature does not verify"));
+        if let Err(e) = key.key.verify(&message, &sig, rule) {
+            return Err(fail(&format!("signature does not verify: {e}")));
         }
         approvers.insert(owner.id.to_string());
     }
@@ -296,10 +298,13 @@ mod tests {
     fn genesis_needs_its_own_quorum() {
         let f = Fed::new();
         let g = f.roster(1, 100, None);
-        assert_eq!(open(&f.sealed(&g, &["CO", "US"]), None).expect("2 of 3"), g);
-        let e = open(&f.sealed(&g, &["CO"]), None).expect_err("1 of 3");
+        assert_eq!(
+            open(&f.sealed(&g, &["CO", "US"]), None, Rule::Strict).expect("2 of 3"),
+            g
+        );
+        let e = open(&f.sealed(&g, &["CO"]), None, Rule::Strict).expect_err("1 of 3");
         assert!(matches!(e, ChangeError::Quorum { needed: 2, got: 1, .. }), "{e}");
-        let e = open(&f.sealed(&g, &["PA", "PA"]), None).expect_err("one delegation twice");
+        let e = open(&f.sealed(&g, &["PA", "PA"]), None, Rule::Strict).expect_err("one delegation twice");
         assert!(matches!(e, ChangeError::Quorum { got: 1, .. }), "{e}");
     }
 
@@ -309,27 +314,27 @@ mod tests {
         let g = f.roster(1, 100, None);
         let forged = SigningKey::generate();
         let next = f.roster(2, 200, Some(&forged));
-        assert!(open(&f.sealed(&next, &["PA", "US"]), Some(&g)).is_ok());
+        assert!(open(&f.sealed(&next, &["PA", "US"]), Some(&g), Rule::Strict).is_ok());
 
         // The key being added cannot vouch for itself.
         let self_vouched = seal(&next, vec![approve(&next, &forged), approve(&next, f.key("PA"))]);
-        let e = open(&self_vouched, Some(&g)).expect_err("new key approving");
+        let e = open(&self_vouched, Some(&g), Rule::Strict).expect_err("new key approving");
         assert!(
             e.to_string().contains("not a signing key of the approving roster"),
             "{e}"
         );
 
         // No replay of an old roster, no skipping, no going back in time.
-        let e = open(&f.sealed(&g, &["PA", "US"]), Some(&next)).expect_err("replay");
+        let e = open(&f.sealed(&g, &["PA", "US"]), Some(&next), Rule::Strict).expect_err("replay");
         assert!(matches!(e, ChangeError::Version { previous: 2, got: 1 }), "{e}");
         let skip = f.roster(3, 200, None);
         assert!(matches!(
-            open(&f.sealed(&skip, &["PA", "US"]), Some(&g)),
+            open(&f.sealed(&skip, &["PA", "US"]), Some(&g), Rule::Strict),
             Err(ChangeError::Version { .. })
         ));
         let early = f.roster(2, 100, None);
         assert!(matches!(
-            open(&f.sealed(&early, &["PA", "US"]), Some(&g)),
+            open(&f.sealed(&early, &["PA", "US"]), Some(&g), Rule::Strict),
             Err(ChangeError::NotLater { .. })
         ));
     }
@@ -341,16 +346,19 @@ mod tests {
         let mut tampered = f.sealed(&f.roster(2, 200, None), &["PA", "US"]);
         let mut changed = f.roster(2, 200, Some(&SigningKey::generate()));
         tampered.payload = payload(&changed);
-        let e = open(&tampered, Some(&g)).expect_err("payload changed after approval");
+        let e = open(&tampered, Some(&g), Rule::Strict).expect_err("payload changed after approval");
         assert!(e.to_string().contains("signature does not verify"), "{e}");
 
         changed = f.roster(2, 5_000, None);
-        let e = open(&f.sealed(&changed, &["PA", "US"]), Some(&g)).expect_err("keys expired at issue");
+        let e = open(&f.sealed(&changed, &["PA", "US"]), Some(&g), Rule::Strict).expect_err("keys expired at issue");
         assert!(e.to_string().contains("not valid at the roster's issued time"), "{e}");
 
         let mut as_alert = f.sealed(&f.roster(2, 200, None), &["PA", "US"]);
         as_alert.payload_type = pb::ALERT_PAYLOAD_TYPE.into();
-        assert!(matches!(open(&as_alert, Some(&g)), Err(ChangeError::PayloadType(_))));
+        assert!(matches!(
+            open(&as_alert, Some(&g), Rule::Strict),
+            Err(ChangeError::PayloadType(_))
+        ));
     }
 
     #[test]

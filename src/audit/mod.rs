@@ -47,6 +47,11 @@ pub struct Options<'a> {
     /// trusts, if pinned. The genesis roster can only approve itself, so
     /// this is what ties an export to the federation's agreed founding roster.
     pub genesis: Option<[u8; 32]>,
+    /// Also check every alert signature under the strict RFC 8032 rule the
+    /// hub applies at ingest, and list those that hold only under the
+    /// cofactored one (a warning, not a failure: see [`crate::crypto`]).
+    /// Costs one ring verification per alert.
+    pub strict_signatures: bool,
 }
 
 /// Audits the export at `export`. `progress(done, total)` is called as
@@ -88,12 +93,13 @@ fn run(
     }
     let old_cp = old.as_ref().map(|o| &o.checkpoint);
     let rules = rules::Rules::pinned(opts.genesis);
+    let sigs = signatures::SigBatch::new(opts.strict_signatures);
     scan::scan(
         &reader,
         export,
         &cp.checkpoint,
         old_cp,
-        rules,
+        (rules, sigs),
         &mut report.counts,
         progress,
     )?;

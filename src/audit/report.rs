@@ -30,6 +30,32 @@ pub struct Counts {
     /// Hex SHA-256 of the genesis roster's encoded payload (what
     /// `--genesis` pins).
     pub genesis_roster_sha256: Option<String>,
+    /// With `--strict-signatures`: alerts whose signature holds only under
+    /// the cofactored rule (standard RFC 8032 libraries reject them).
+    pub cofactored_only: Option<CofactoredOnlyCount>,
+}
+
+/// Alert signatures the audit's rule accepts but a standard RFC 8032
+/// verifier (the rule the hub applies at ingest) rejects: possible only in
+/// ledgers written before the hub applied it, and only by the key's holder.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct CofactoredOnlyCount {
+    /// How many.
+    pub count: u64,
+    /// The first [`CofactoredOnlyCount::LISTED`] of their entry indices.
+    pub first_indices: Vec<u64>,
+}
+
+impl CofactoredOnlyCount {
+    /// Indices kept in a report (all are counted).
+    pub const LISTED: usize = 100;
+
+    /// Adds the entries of one chunk.
+    pub fn add(&mut self, indices: Vec<u64>) {
+        self.count += indices.len() as u64;
+        let room = Self::LISTED.saturating_sub(self.first_indices.len());
+        self.first_indices.extend(indices.into_iter().take(room));
+    }
 }
 
 impl Counts {
@@ -46,6 +72,16 @@ impl Counts {
     /// Alerts of every publisher.
     pub fn total_alerts(&self) -> u64 {
         self.alerts.values().sum()
+    }
+}
+
+fn listed(indices: &[u64]) -> String {
+    match indices {
+        [] => String::new(),
+        _ => format!(
+            ": entries {}",
+            indices.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -108,6 +144,9 @@ impl Report {
             let _ = writeln!(out, "  {publisher}: {n}");
         }
         let _ = writeln!(out, "signatures checked: {}", c.signatures_checked);
+        if let Some(w) = &c.cofactored_only {
+            let _ = writeln!(out, "cofactored only:    {} (valid under the audit's ZIP-215 rule; standard RFC 8032 verifiers reject them){}", w.count, listed(&w.first_indices));
+        }
         let _ = writeln!(out, "elapsed:            {:.3} s", self.elapsed.as_secs_f64());
         for note in &self.evidence {
             let _ = write!(out, "\nevidence (signed checkpoint):\n{note}");

@@ -15,6 +15,7 @@ use ring::digest;
 use super::error::Reason;
 use super::report::Counts;
 use super::signatures::Pending;
+use crate::crypto::Rule;
 use crate::envelope;
 use crate::ingest::{self, Caller};
 use crate::ledger::entry;
@@ -60,7 +61,8 @@ impl Rules {
         let decoded = entry::decode(bytes).map_err(Reason::Decode)?;
         match decoded.body {
             Some(pb::entry::Body::Roster(env)) => {
-                let roster = roster_change::open(&env, self.roster.as_ref()).map_err(Reason::Roster)?;
+                let roster =
+                    roster_change::open(&env, self.roster.as_ref(), Rule::Cofactored).map_err(Reason::Roster)?;
                 if index == 0 {
                     let got = roster_change::genesis_hash(&env);
                     if self.genesis.is_some_and(|pin| pin != got) {

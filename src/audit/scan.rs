@@ -29,13 +29,13 @@ pub(crate) fn scan(
     dir: &Path,
     cp: &Checkpoint,
     old: Option<&Checkpoint>,
-    rules: Rules,
+    (rules, sigs): (Rules, SigBatch),
     counts: &mut Counts,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), AuditError> {
     let mut scan = Scan {
         rules,
-        sigs: SigBatch::default(),
+        sigs,
         range: CompactRange::new(),
         tiles: TileCheck::new(reader, cp),
         old,
@@ -45,6 +45,7 @@ pub(crate) fn scan(
         .entries(reader, dir, cp.size, progress)
         .and_then(|()| scan.finish(cp));
     scan.counts.signatures_checked = scan.sigs.checked();
+    scan.counts.cofactored_only = scan.sigs.cofactored_only();
     result
 }
 

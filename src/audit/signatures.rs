@@ -1,6 +1,7 @@
 //! Alert signatures, verified in chunks with
-//! [`crate::crypto::batch::verify_parallel`] — the same ZIP-215 rule ingest
-//! applies one by one, so audit and ingest can never disagree — on every
+//! [`crate::crypto::batch::verify_parallel`] under the cofactored (ZIP-215)
+//! rule, which accepts everything the strict rule ingest applies accepts, so
+//! the audit can never reject what ingest accepted ([`crate::crypto`]) — on every
 //! core, on a worker thread so the scan goes on meanwhile. Memory stays
 //! bounded: at most three chunks of [`CHUNK`] signatures (with their
 //! `PAE(payload_type, payload)` messages) exist at once, and only the first
@@ -9,8 +10,9 @@
 use std::sync::mpsc;
 
 use super::error::{AuditError, Reason, Unusable};
+use super::report::CofactoredOnlyCount;
 use crate::crypto::batch::{verify_parallel, Item};
-use crate::crypto::{PublicKey, Signature};
+use crate::crypto::{PublicKey, Rule, Signature};
 
 /// Signatures verified per call: large enough to keep every core busy with
 /// full 512-item batches, small enough to bound memory (~64 MiB at the
@@ -40,18 +42,28 @@ pub(crate) struct SigBatch {
     /// `None` only while dropping, to stop the worker.
     jobs: Option<mpsc::SyncSender<Vec<(u64, Pending)>>>,
     worker: Option<std::thread::JoinHandle<()>>,
-    results: mpsc::Receiver<Result<(), AuditError>>,
+    results: mpsc::Receiver<Result<Vec<u64>, AuditError>>,
     in_flight: usize,
     checked: u64,
+    strict: bool,
+    cofactored_only: CofactoredOnlyCount,
 }
 
 impl Default for SigBatch {
     fn default() -> Self {
+        SigBatch::new(false)
+    }
+}
+
+impl SigBatch {
+    /// A batch verifier; with `strict`, it also finds the signatures that
+    /// hold only under the cofactored rule (one ring verification each).
+    pub fn new(strict: bool) -> Self {
         let (jobs, queue) = mpsc::sync_channel::<Vec<(u64, Pending)>>(1);
         let (done, results) = mpsc::channel();
         let worker = std::thread::spawn(move || {
             for chunk in queue {
-                if done.send(verify_chunk(&chunk)).is_err() {
+                if done.send(verify_chunk(&chunk, strict)).is_err() {
                     break;
                 }
             }
@@ -63,11 +75,10 @@ impl Default for SigBatch {
             results,
             in_flight: 0,
             checked: 0,
+            strict,
+            cofactored_only: CofactoredOnlyCount::default(),
         }
     }
-}
-
-impl SigBatch {
     /// Queues the signature of entry `index`; a full chunk goes to the
     /// verifier. Fails with the first bad signature known so far.
     pub fn push(&mut self, index: u64, p: Pending) -> Result<(), AuditError> {
@@ -78,7 +89,7 @@ impl SigBatch {
         self.send()?;
         while let Ok(result) = self.results.try_recv() {
             self.in_flight -= 1;
-            result?;
+            self.cofactored_only.add(result?);
         }
         Ok(())
     }
@@ -92,7 +103,7 @@ impl SigBatch {
         while self.in_flight > 0 {
             let result = self.results.recv().map_err(|_| Unusable::VerifierStopped)?;
             self.in_flight -= 1;
-            result?;
+            self.cofactored_only.add(result?);
         }
         Ok(())
     }
@@ -102,16 +113,24 @@ impl SigBatch {
     fn send(&mut self) -> Result<(), AuditError> {
         let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
         self.checked += chunk.len() as u64;
-        let Some(jobs) = &self.jobs else {
-            return verify_chunk(&chunk);
+        let inline = match &self.jobs {
+            None => chunk,
+            Some(jobs) => match jobs.send(chunk) {
+                Ok(()) => {
+                    self.in_flight += 1;
+                    return Ok(());
+                }
+                Err(mpsc::SendError(chunk)) => chunk,
+            },
         };
-        match jobs.send(chunk) {
-            Ok(()) => {
-                self.in_flight += 1;
-                Ok(())
-            }
-            Err(mpsc::SendError(chunk)) => verify_chunk(&chunk),
-        }
+        let found = verify_chunk(&inline, self.strict)?;
+        self.cofactored_only.add(found);
+        Ok(())
+    }
+
+    /// What `strict` found so far (`None` without `strict`).
+    pub fn cofactored_only(&self) -> Option<CofactoredOnlyCount> {
+        self.strict.then(|| self.cofactored_only.clone())
     }
 
     /// Signatures verified or being verified (all good unless a flush failed).
@@ -132,8 +151,9 @@ impl Drop for SigBatch {
 }
 
 /// Verifies one chunk on every core; the first bad signature is a failure
-/// at its entry.
-fn verify_chunk(chunk: &[(u64, Pending)]) -> Result<(), AuditError> {
+/// at its entry. With `strict`, returns the entries whose signatures fail the
+/// strict rule (all good under the cofactored one).
+fn verify_chunk(chunk: &[(u64, Pending)], strict: bool) -> Result<Vec<u64>, AuditError> {
     let items: Vec<Item> = chunk
         .iter()
         .map(|(_, p)| Item {
@@ -143,9 +163,13 @@ fn verify_chunk(chunk: &[(u64, Pending)]) -> Result<(), AuditError> {
         })
         .collect();
     let first_bad = verify_parallel(&items, 0).first().copied();
-    match first_bad.and_then(|i| chunk.get(i)) {
-        Some((index, p)) => Err(AuditError::at(*index, Reason::BadSignature { key_id: p.key.key_id() })),
-        None => Ok(()),
+    if let Some((index, p)) = first_bad.and_then(|i| chunk.get(i)) {
+        return Err(AuditError::at(*index, Reason::BadSignature { key_id: p.key.key_id() }));
+    }
+    let not_strict = |(_, p): &&(u64, Pending)| p.key.verify(&p.msg, &p.sig, Rule::Strict).is_err();
+    match strict {
+        true => Ok(chunk.iter().filter(not_strict).map(|(i, _)| *i).collect()),
+        false => Ok(Vec::new()),
     }
 }
 
@@ -180,6 +204,23 @@ mod tests {
             matches!(err, AuditError::Failure { index: Some(i), reason: Reason::BadSignature { .. } } if i == want)
         );
         assert_eq!(batch.checked(), CHUNK as u64 + 100);
+    }
+
+    #[test]
+    fn strict_lists_cofactored_only_signatures_without_failing() {
+        let key = SigningKey::generate();
+        let mut batch = SigBatch::new(true);
+        for i in 0..50u64 {
+            let mut p = pending(&key, &i.to_be_bytes());
+            if i == 7 || i == 31 {
+                p.sig = crate::fuzzing::crafted::torsion_r_signature(&key, &p.msg, 4);
+            }
+            batch.push(i, p).unwrap();
+        }
+        batch.flush().unwrap();
+        let found = batch.cofactored_only().unwrap();
+        assert_eq!((found.count, found.first_indices), (2, vec![7, 31]));
+        assert!(SigBatch::new(false).cofactored_only().is_none());
     }
 
     #[test]

@@ -35,6 +35,12 @@ enum Command {
         /// encoded payload, as a previous report printed it.
         #[arg(long, value_name = "SHA256_HEX", value_parser = isthmus::roster_change::parse_genesis_pin)]
         genesis: Option<[u8; 32]>,
+        /// Also check every alert signature under the strict RFC 8032 rule
+        /// the hub applies at ingest, and list the alerts whose signatures
+        /// hold only under the audit's cofactored rule (standard libraries
+        /// reject them; a warning, not a failure). One more verification per alert.
+        #[arg(long)]
+        strict_signatures: bool,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -47,12 +53,14 @@ fn main() -> ExitCode {
         log_key,
         since,
         genesis,
+        strict_signatures,
         json,
     } = Cli::parse().command;
     let opts = Options {
         log_key: &log_key,
         since: since.as_deref(),
         genesis,
+        strict_signatures,
     };
     let report = match std::io::stderr().is_terminal() {
         true => audit::verify(&export, &opts, &mut progress_bar()),

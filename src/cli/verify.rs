@@ -9,6 +9,7 @@
 
 use super::Failure;
 use crate::client::Client;
+use crate::crypto::Rule;
 use crate::ingest;
 use crate::ledger::entry;
 use crate::pb;
@@ -78,7 +79,8 @@ impl Verifier {
         let decoded = entry::decode(&e.entry).map_err(|err| format!("does not decode: {err}"))?;
         match decoded.body {
             Some(pb::entry::Body::Roster(env)) => {
-                let roster = roster_change::open(&env, self.roster.as_ref()).map_err(|err| err.to_string())?;
+                let roster =
+                    roster_change::open(&env, self.roster.as_ref(), Rule::Cofactored).map_err(|err| err.to_string())?;
                 if e.index == 0 && self.genesis.is_some_and(|pin| pin != roster_change::genesis_hash(&env)) {
                     return Err("the genesis roster is not the one pinned with --genesis".into());
                 }
@@ -98,9 +100,9 @@ impl Verifier {
             .member(&s.principal)
             .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;
         let signed = ingest::check_authorship(env, member, roster, at).map_err(|err| err.to_string())?;
-        match crate::envelope::verify(env, &signed.sig, &signed.key) {
-            true => Ok(()),
-            false => Err(format!(
+        match crate::envelope::verify(env, &signed.sig, &signed.key, Rule::Cofactored) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(format!(
                 "the signature by {} does not verify: the hub served an alert its publisher did not sign",
                 member.id
             )),

@@ -1,6 +1,7 @@
-//! Ed25519 keys and single-signature verification under the project rule
-//! (ZIP-215 cofactored verification via `ed25519-zebra`, see the module docs of
-//! [`crate::crypto`]). [`PublicKey`] is a *roster-grade* key: parsing it checks
+//! Ed25519 keys and single-signature verification under the project's two
+//! rules ([`Rule::Strict`], RFC 8032 cofactorless through ring, for what the hub
+//! accepts; [`Rule::Cofactored`], ZIP-215 through `ed25519-zebra`, for what the
+//! audit accepts; see the module docs of [`crate::crypto`]). [`PublicKey`] is a *roster-grade* key: parsing it checks
 //! the encoding is canonical (RFC 8032 §5.1.3 with y < p), the point is not of
 //! small order and has no torsion component, so every `PublicKey` value is known
 //! good ("parse, don't validate"). Keys are stored in the RFC 8410 PEM formats
@@ -56,9 +57,32 @@ pub enum SignatureError {
     /// The raw signature is not 64 bytes long.
     #[error("an Ed25519 signature is exactly 64 bytes, got {0}")]
     WrongLength(usize),
-    /// The signature does not verify (ZIP-215 rule) for this key and message.
-    #[error("Ed25519 signature is invalid for this key and message (ZIP-215 cofactored rule)")]
+    /// The signature does not verify for this key and message under either rule.
+    #[error("Ed25519 signature is invalid for this key and message")]
     Invalid,
+    /// The signature satisfies only the cofactored (ZIP-215) equation: its R
+    /// has a small-order component or a non-canonical encoding. Standard
+    /// RFC 8032 verifiers (ring, OpenSSL, Go, Java, .NET) reject it.
+    #[error(
+        "Ed25519 signature verifies only under the cofactored (ZIP-215) equation: its R has a small-order \
+         component or a non-canonical encoding, so standard RFC 8032 verifiers (OpenSSL, Go, Java, .NET, ring) \
+         reject it; sign with a standard RFC 8032 implementation"
+    )]
+    CofactoredOnly,
+}
+
+/// Which Ed25519 equation a check applies (the module docs of [`crate::crypto`]
+/// give the argument).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// RFC 8032 §5.1.7 without the cofactor, `[S]B = R + [k]A` with `R_bytes`
+    /// the canonical encoding of `[S]B - [k]A` and `S < L`: ring's `ED25519`,
+    /// and what OpenSSL, Go, Java and .NET check. What the hub accepts.
+    Strict,
+    /// ZIP-215, `[8][S]B = [8]R + [8][k]A` with `S < L` and any decodable
+    /// `A`, `R`: what batch verification computes, and what the audit
+    /// accepts. Every signature [`Rule::Strict`] accepts, this accepts.
+    Cofactored,
 }
 
 /// A roster-grade public key: canonical, not small order, torsion-free. Parse, don't validate.
@@ -98,11 +122,17 @@ impl PublicKey {
         hex::encode(ring::digest::digest(&ring::digest::SHA256, &self.bytes))
     }
 
-    /// Verifies `sig` on `msg` under the project rule (ZIP-215, cofactored).
-    pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
-        self.vk
-            .verify(&sig.to_zebra(), msg)
-            .map_err(|_| SignatureError::Invalid)
+    /// Verifies `sig` on `msg` under `rule`. A signature that fails
+    /// [`Rule::Strict`] but passes [`Rule::Cofactored`] is
+    /// [`SignatureError::CofactoredOnly`], so the caller can say why.
+    pub fn verify(&self, msg: &[u8], sig: &Signature, rule: Rule) -> Result<(), SignatureError> {
+        let cofactored = || self.vk.verify(&sig.to_zebra(), msg).is_ok();
+        match rule {
+            Rule::Cofactored if cofactored() => Ok(()),
+            Rule::Strict if verify_strict(&self.bytes, msg, &sig.0) => Ok(()),
+            Rule::Strict if cofactored() => Err(SignatureError::CofactoredOnly),
+            _ => Err(SignatureError::Invalid),
+        }
     }
 
     /// RFC 8410 SubjectPublicKeyInfo as a `PUBLIC KEY` PEM.
@@ -173,12 +203,21 @@ impl fmt::Debug for Signature {
     }
 }
 
-/// Verify with the rule but WITHOUT the roster key checks (for test vectors / raw
-/// use): any key bytes that decode to a curve point, canonical or not, any order.
+/// [`Rule::Cofactored`] WITHOUT the roster key checks (for test vectors, batch
+/// bisection and raw use): any key bytes that decode to a curve point,
+/// canonical or not, any order.
 pub fn verify(key_bytes: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> Result<(), SignatureError> {
     let vk = VerificationKey::try_from(*key_bytes).map_err(|_| SignatureError::Invalid)?;
     vk.verify(&ed25519_zebra::Signature::from_bytes(sig), msg)
         .map_err(|_| SignatureError::Invalid)
+}
+
+/// [`Rule::Strict`] over raw bytes: ring's RFC 8032 verifier, which requires
+/// `S < L`, a decodable `A`, and `R_bytes` equal to the encoding of
+/// `[S]B - [k]A` (so `R` is canonical and has no torsion component).
+pub fn verify_strict(key_bytes: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    use ring::signature::{UnparsedPublicKey, ED25519};
+    UnparsedPublicKey::new(&ED25519, key_bytes).verify(msg, sig).is_ok()
 }
 
 /// An Ed25519 signing key (RFC 8032 §5.1.5), held as its 32-byte seed.
@@ -396,9 +435,11 @@ mod tests {
         assert_eq!(PublicKey::from_bytes(&h::<32>(T1_PUB)).unwrap(), pk);
         let sig = sk.sign(b"");
         assert_eq!(sig.to_bytes(), h::<64>(T1_SIG));
-        pk.verify(b"", &sig).unwrap();
+        pk.verify(b"", &sig, Rule::Strict).unwrap();
+        pk.verify(b"", &sig, Rule::Cofactored).unwrap();
         verify(pk.as_bytes(), b"", sig.as_bytes()).unwrap();
-        assert_eq!(pk.verify(b"x", &sig), Err(SignatureError::Invalid));
+        assert_eq!(pk.verify(b"x", &sig, Rule::Strict), Err(SignatureError::Invalid));
+        assert_eq!(pk.verify(b"x", &sig, Rule::Cofactored), Err(SignatureError::Invalid));
         // SHA-256 of the key, computed independently (Python hashlib).
         let want = "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9";
         assert_eq!(pk.key_id(), want);
@@ -425,7 +466,7 @@ mod tests {
     fn generated_keys_sign_and_verify() {
         let sk = SigningKey::generate();
         let pk = PublicKey::from_bytes(sk.public_key().as_bytes()).unwrap();
-        pk.verify(b"alert", &sk.sign(b"alert")).unwrap();
+        pk.verify(b"alert", &sk.sign(b"alert"), Rule::Strict).unwrap();
         assert_ne!(sk.seed(), SigningKey::generate().seed());
     }
 

@@ -1,46 +1,71 @@
-//! Isthmus's single Ed25519 acceptance rule. Every signature the project checks —
-//! by the server when a delegation's alert is ingested, and again years later by the
-//! offline auditor re-verifying the ledger — goes through this module, so ingest and
-//! audit accept exactly the same signatures, whether verified one by one
-//! ([`verify`], [`PublicKey::verify`]) or in bulk ([`batch`]).
+//! Isthmus's two Ed25519 rules, and why ingest's is a subset of the audit's.
+//! Every signature the project checks goes through this module: by the hub when
+//! a delegation's alert or roster approval arrives, by clients, and years later
+//! by the offline auditor re-verifying the ledger in batches.
 //!
-//! # The rule: ZIP-215
+//! # What the hub accepts: [`Rule::Strict`], RFC 8032 cofactorless
 //!
-//! RFC 8032 leaves several choices open, and real libraries disagree on them
-//! (Chalkias, Garillot, Nikolaenko, "Taming the many EdDSAs", SSR 2020, IACR ePrint
-//! 2020/1244). We fix them as ZIP-215 (<https://zips.z.cash/zip-0215>) does,
-//! implemented by `ed25519-zebra` 4.x. A signature `R_bytes || S_bytes` on message
-//! `M` under key bytes `A_bytes` is accepted iff:
+//! A signature `R_bytes || S_bytes` on message `M` under key bytes `A_bytes` is
+//! accepted at ingest iff ring's `ED25519` accepts it (RFC 8032 §5.1.7 with the
+//! cofactorless equation, which the RFC allows):
 //!
 //! 1. `S_bytes` read little-endian is canonical, `S < L` (L = 2^252 +
 //!    27742317777372353535851937790883648493, the prime group order);
-//! 2. `A_bytes` and `R_bytes` decode to points `A`, `R` of edwards25519. Every
-//!    decodable encoding counts: non-canonical ones (y >= p, or x = 0 with the sign
-//!    bit set) and points of small or mixed order are not refused at this step;
-//! 3. `k = SHA-512(R_bytes || A_bytes || M) mod L`, over the bytes as received (never
-//!    re-encoded);
-//! 4. the *cofactored* equation holds: `[8][S]B = [8]R + [8][k]A`.
+//! 2. `A_bytes` decodes to a point `A`;
+//! 3. `k = SHA-512(R_bytes || A_bytes || M) mod L`, over the bytes as received;
+//! 4. `R_bytes` equals the encoding of `R' = [S]B - [k]A`.
 //!
-//! Why cofactored: the cofactorless check `[S]B = R + [k]A`, which RFC 8032 also
-//! permits, is not what a batch verifier computes. A batch check of random linear
-//! combinations can accept or reject a signature whose residue `[S]B - R - [k]A`
-//! is a non-zero small-order point, depending on the random coefficients, so batch
-//! and single verification would disagree (Chalkias et al. §3–4; that disagreement
-//! is what ZIP-215 was written to remove from Zcash consensus). With the cofactored
-//! equation in both, a valid item passes every batch, and an invalid item makes its
-//! batch fail except with probability at most 2^-128; [`batch`] also checks each
-//! reported failure with the single verifier, so the two never report different
-//! items.
+//! That is what OpenSSL (and so Python's `cryptography`), Go's `crypto/ed25519`,
+//! Java's and .NET's Ed25519 compute, so **every signature the hub stores
+//! verifies under every standard library**: a recipient that checks an alert
+//! with the obvious library never sees a legitimately accepted alert as forged,
+//! and a delegation cannot publish an alert that verifies for some members and
+//! not for others.
+//!
+//! # What the audit accepts: [`Rule::Cofactored`], ZIP-215
+//!
+//! The auditor verifies millions of signatures, in batches, which only the
+//! cofactored equation allows: a batch of random linear combinations can accept
+//! or reject a signature whose residue `[S]B - R - [k]A` is a non-zero
+//! small-order point depending on the random coefficients (Chalkias, Garillot,
+//! Nikolaenko, "Taming the many EdDSAs", SSR 2020, IACR ePrint 2020/1244). So the
+//! audit uses ZIP-215 (<https://zips.z.cash/zip-0215>), implemented by
+//! `ed25519-zebra` 4.x for single and batch checks alike: steps 1 and 3 above,
+//! `A_bytes` and `R_bytes` decode (non-canonical encodings and small-order
+//! points allowed), and `[8][S]B = [8]R + [8][k]A`. With it, a valid item passes
+//! every batch, an invalid item makes its batch fail except with probability at
+//! most 2^-128, and [`batch`] re-checks each reported failure with the single
+//! verifier, so batch and single never report different items.
+//!
+//! # Strict ⊂ Cofactored, so the audit never rejects what ingest accepted
+//!
+//! If ring accepts, `R_bytes` is the encoding of `R' = [S]B - [k]A`, so `R_bytes`
+//! decodes, to `R = R'`, and `[8]([S]B - R - [k]A) = [8](R' - R') = 0`: ZIP-215
+//! accepts, for any key. Tested over the CCTV vectors (every vector ring accepts,
+//! ZIP-215 accepts) and over random mixed batches in `tests` below.
+//!
+//! The converse fails only for signatures whose `R` carries a small-order
+//! (torsion) component or is a non-canonical encoding of the identity. Under a
+//! roster key (`A = [a]B`, torsion-free), the cofactored equation says `R = R' + T`
+//! with `T` in the 8-torsion, and the strict one additionally says `T = 0` and
+//! `R_bytes` canonical. Only the key's holder can make such a signature: with
+//! `a` one picks `R = [r]B + T` and `S = r + k·a` ([`crate::fuzzing::crafted`]
+//! does exactly that for the tests). A third party can forge under neither
+//! equation: `[S]B = (R - T) + [k]A` with `k` hashing the exact `R_bytes` is the
+//! ordinary Schnorr forgery problem, and changing someone's `R` changes `k`. So
+//! the gap is signer-chosen malleability, not forgery; the hub refuses it with
+//! [`SignatureError::CofactoredOnly`] and a message saying why, and an old
+//! ledger that holds one still audits intact (the audit's rule accepts it).
 //!
 //! # Roster keys: checked once, when the roster is loaded
 //!
-//! [`PublicKey::from_bytes`] is stricter than the rule above, and every signature
-//! we store is checked against such a key. It refuses:
+//! [`PublicKey::from_bytes`] refuses:
 //! * non-canonical encodings (decompress then recompress must give the same 32
 //!   bytes, so y >= p is refused): one key has one encoding, hence one key id;
 //! * small-order points (`[8]A = 0`, e.g. the identity): then `[8][k]A = 0` and
-//!   the equation no longer involves the key or the message, so anyone can forge
-//!   (e.g. `R` = identity, `S = 0`); most accepted CCTV vectors are of this kind;
+//!   the cofactored equation no longer involves the key or the message, so anyone
+//!   can forge (e.g. `R` = identity, `S = 0`); most accepted CCTV vectors are of
+//!   this kind;
 //! * points with a torsion component (`A` not in the prime-order subgroup,
 //!   `is_torsion_free()` false): honest key generation `A = [a]B` never produces
 //!   one.
@@ -50,47 +75,22 @@
 //! canonical `S` gives strong unforgeability (SUF-CMA), and refusing small-order keys
 //! gives strong binding: no signature is valid for two different messages.
 //!
-//! ## Cofactored vs cofactorless for a roster key
-//!
-//! Let `A = [a]B` be torsion-free and `R' = [S]B - [k]A`, a point of the prime-order
-//! subgroup. The cofactored equation says `[8](R - R') = 0`, i.e. `R = R' + T`
-//! for some `T` in the 8-torsion. A strict cofactorless verifier (RFC 8032 §5.1.7
-//! without the factor 8, as in BoringSSL, ring or Go) requires `R_bytes` to be
-//! exactly the canonical encoding of `R'`. So whatever a cofactorless verifier accepts
-//! under a roster key, we accept too, and we accept more only when `T != 0` (`R` has a
-//! torsion component) or `R_bytes` is a non-canonical encoding; the only point of the
-//! prime-order subgroup that has a non-canonical encoding is the identity (see test
-//! `non_canonical_encodings_are_all_rejected`).
-//!
-//! Either way, only the key's holder can produce such a signature. A signature
-//! accepted under either equation satisfies `[S]B = (R - T) + [k]A`, where `k` hashes the
-//! exact `R_bytes`. Producing one for a new message is the ordinary Schnorr forgery
-//! problem (the forking-lemma argument recovers `a` from two such signatures with the
-//! same `R_bytes` and different `k`, whatever `T` is), so a third party can forge under
-//! neither equation. Nor can it turn someone's signature `(R, S)` into `(R + T, S')`,
-//! because changing `R_bytes` changes `k`, and `S' = r + k'a` needs `a`. The holder,
-//! knowing `a`, can choose `R = [r]B + T` (or a non-canonical encoding of the identity,
-//! with `r = 0`) and set `S = r + k·a mod L`. That is malleability of `R`, chosen by the
-//! signer (who can sign a message many ways anyway by varying `r`), and not a forgery.
-//! In practice a delegation can publish alerts that Isthmus accepts but other
-//! libraries reject. The auditor must therefore use this module, not a generic
-//! Ed25519 library, and nothing may assume one signature per message.
-//!
 //! # Pinned against C2SP CCTV `ed25519vectors.json` (914 vectors)
 //!
-//! Expected outcome from the flags: reject iff `reencoded_k` and not `low_order_A`
-//! (all vectors have canonical `S` and decodable points; see `zip215_expected`).
-//! Result: **826 accepted, 88 rejected**, and batch verification reports exactly the
-//! same 88. Roster checks on the vector keys: 226 `NonCanonical`, 300 `SmallOrder`,
-//! 360 `TorsionComponent`, 28 accepted. ring accepts 208 vectors, all of which we
-//! accept too; we accept 618 that ring rejects, 20 of them under roster-grade keys,
-//! each with a torsion component in `R` or a non-canonical `R`.
+//! Cofactored: reject iff `reencoded_k` and not `low_order_A` (all vectors have
+//! canonical `S` and decodable points; see `zip215_expected`): **826 accepted, 88
+//! rejected**, and batch verification reports exactly the same 88. Strict (ring):
+//! **208 accepted**, every one also accepted by the cofactored rule; of the 618
+//! only the cofactored rule accepts, 20 are under roster-grade keys, each with a
+//! torsion component in `R` or a non-canonical `R`. Roster checks on the vector
+//! keys: 226 `NonCanonical`, 300 `SmallOrder`, 360 `TorsionComponent`, 28
+//! accepted.
 
 pub mod batch;
 mod ed25519;
 pub mod queue;
 
-pub use ed25519::{verify, KeyError, PublicKey, Signature, SignatureError, SigningKey};
+pub use ed25519::{verify, verify_strict, KeyError, PublicKey, Rule, Signature, SignatureError, SigningKey};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -126,10 +126,7 @@ mod tests {
             verify(&self.key, &self.msg, &self.sig).is_ok()
         }
         fn ring(&self) -> bool {
-            use ring::signature::{UnparsedPublicKey, ED25519};
-            UnparsedPublicKey::new(&ED25519, &self.key)
-                .verify(&self.msg, &self.sig)
-                .is_ok()
+            verify_strict(&self.key, &self.msg, &self.sig)
         }
         fn raw(&self) -> RawItem<'_> {
             RawItem {
@@ -141,10 +138,7 @@ mod tests {
     }
 
     fn vectors() -> Vec<Vector> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/vectors/ed25519/ed25519vectors.json"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/ed25519/ed25519vectors.json");
         let text = std::fs::read_to_string(path).expect("C2SP ed25519vectors.json");
         let json: Vec<Json> = serde_json::from_str(&text).unwrap();
         json.into_iter()
@@ -225,8 +219,9 @@ mod tests {
         assert_eq!(counts, want.map(|(k, n)| (k.to_owned(), n)).into());
     }
 
-    /// The contrast behind the rule: ring (BoringSSL's cofactorless check, which also
-    /// requires R to be the canonical encoding of [S]B - [k]A) accepts a strict subset.
+    /// Strict ⊂ Cofactored on the vectors: ring (BoringSSL's cofactorless check, which
+    /// also requires R to be the canonical encoding of [S]B - [k]A) accepts a subset of
+    /// what ZIP-215 accepts, so the audit never rejects what ingest accepted.
     #[test]
     fn cctv_ring_cofactorless_contrast() {
         let vs = vectors();
@@ -248,6 +243,83 @@ mod tests {
         for v in roster {
             let odd_r = v.has("low_order_component_R") || v.has("non_canonical_R");
             assert!(odd_r, "vector {} {:?}", v.number, v.flags);
+        }
+    }
+
+    /// Through the typed API, under roster-grade keys: `Rule::Strict` is exactly
+    /// ring's answer, `Rule::Cofactored` exactly ZIP-215's, and a strict failure
+    /// that passes ZIP-215 is reported as `CofactoredOnly`.
+    #[test]
+    fn cctv_rules_through_the_typed_api() {
+        let mut cofactored_only = 0;
+        for v in vectors() {
+            let Ok(key) = PublicKey::from_bytes(&v.key) else {
+                continue;
+            };
+            let sig = Signature::from(v.sig);
+            let strict = key.verify(&v.msg, &sig, Rule::Strict);
+            let cof = key.verify(&v.msg, &sig, Rule::Cofactored);
+            assert_eq!(strict.is_ok(), v.ring(), "vector {}", v.number);
+            assert_eq!(cof.is_ok(), v.ours(), "vector {}", v.number);
+            if strict == Err(SignatureError::CofactoredOnly) {
+                assert!(cof.is_ok());
+                cofactored_only += 1;
+            }
+        }
+        assert_eq!(cofactored_only, 20);
+    }
+
+    /// Random mixed batches of honest, corrupted and crafted torsion-R signatures:
+    /// whatever the strict rule accepts the cofactored rule accepts, single and
+    /// batch cofactored verification agree, and the crafted ones are exactly the
+    /// cofactored-only ones.
+    #[test]
+    fn random_mixed_batches_strict_within_cofactored() {
+        use crate::fuzzing::crafted::torsion_r_signature;
+        let keys: Vec<SigningKey> = (0..6u8).map(|i| SigningKey::from_seed([i + 40; 32])).collect();
+        let mut state = 0x5eed_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..12 {
+            let n = 1 + (next() % 90) as usize;
+            let mut items = Vec::new();
+            for i in 0..n {
+                let key = &keys[(next() % 6) as usize];
+                let msg = format!("round {round} item {i}").into_bytes();
+                let (sig, kind) = match next() % 4 {
+                    0 => (torsion_r_signature(key, &msg, 1 + (next() % 7) as usize), 1),
+                    1 => {
+                        let mut b = key.sign(&msg).to_bytes();
+                        b[(next() % 64) as usize] ^= 1 << (next() % 8);
+                        (Signature::from(b), 2)
+                    }
+                    _ => (key.sign(&msg), 0),
+                };
+                items.push((key.public_key(), msg, sig, kind));
+            }
+            let mut single_bad = Vec::new();
+            for (i, (key, msg, sig, kind)) in items.iter().enumerate() {
+                let strict = key.verify(msg, sig, Rule::Strict);
+                let cof = key.verify(msg, sig, Rule::Cofactored);
+                assert!(strict.is_err() || cof.is_ok(), "strict ⊂ cofactored");
+                match kind {
+                    0 => assert!(strict.is_ok()),
+                    1 => assert_eq!(strict, Err(SignatureError::CofactoredOnly)),
+                    _ => {}
+                }
+                if cof.is_err() {
+                    single_bad.push(i);
+                }
+            }
+            let batch: Vec<batch::Item> = items
+                .iter()
+                .map(|(key, msg, sig, _)| batch::Item { key, msg, sig })
+                .collect();
+            assert_eq!(batch::verify_batch(&batch), single_bad, "round {round}");
         }
     }
 }

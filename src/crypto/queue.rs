@@ -1,23 +1,30 @@
-//! Micro-batching at ingest: publish handlers hand their signature check to
-//! one verifier thread, which takes whatever checks are waiting (up to
-//! [`MAX_BATCH`]) and verifies them together with [`super::batch`]. Under
-//! load that is the batch verifier's speed (several times single
-//! verification, same ZIP-215 rule, same answers); when idle it is a batch
-//! of one. The queue is bounded, so a flood waits instead of piling up.
+//! The hub's signature checks, off the async workers: publish handlers hand
+//! each check to one verifier thread over a bounded queue, which applies the
+//! ingest rule ([`Rule::Strict`]) to whatever is waiting. One thread bounds
+//! the CPU that signature checks can take from everything else, so a flood
+//! of publishes waits in the queue (and, per principal, in its in-flight
+//! cap) instead of starving the writer and the readers.
+//!
+//! The strict rule cannot be batched (see [`crate::crypto`]), so each check
+//! is one ring verification.
 
-use super::batch::{verify_batch, Item};
-use super::{PublicKey, Signature};
+use super::{PublicKey, Rule, Signature, SignatureError};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most signatures verified in one batch.
-pub const MAX_BATCH: usize = 256;
+/// Checks waiting for the verifier thread before publishers wait.
+const QUEUE: usize = 1024;
 
 struct Job {
     key: PublicKey,
     msg: Vec<u8>,
     sig: Signature,
-    reply: oneshot::Sender<bool>,
+    reply: oneshot::Sender<Result<(), SignatureError>>,
 }
+
+/// The verifier thread has stopped: a fault of the hub, never the caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the hub's signature verifier has stopped")]
+pub struct VerifierStopped;
 
 /// Handle to the verifier thread; cheap to clone. The thread stops when
 /// every handle is dropped.
@@ -29,46 +36,33 @@ pub struct VerifyQueue {
 impl VerifyQueue {
     /// Starts the verifier thread.
     pub fn start() -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let (tx, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("sig-verify".into())
             .spawn(move || run(rx))?;
         Ok(VerifyQueue { tx })
     }
 
-    /// Whether `sig` over `msg` verifies under `key`. `false` also when the
-    /// verifier thread is gone (fail closed).
-    pub async fn verify(&self, key: PublicKey, msg: Vec<u8>, sig: Signature) -> bool {
+    /// Whether `sig` over `msg` verifies under `key` by the ingest rule; the
+    /// outer error means the hub could not check it at all.
+    pub async fn verify(
+        &self,
+        key: PublicKey,
+        msg: Vec<u8>,
+        sig: Signature,
+    ) -> Result<Result<(), SignatureError>, VerifierStopped> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Job { key, msg, sig, reply }).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
+        self.tx
+            .send(Job { key, msg, sig, reply })
+            .await
+            .map_err(|_| VerifierStopped)?;
+        rx.await.map_err(|_| VerifierStopped)
     }
 }
 
 fn run(mut rx: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        jobs.push(first);
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        let items: Vec<Item> = jobs
-            .iter()
-            .map(|j| Item {
-                key: &j.key,
-                msg: &j.msg,
-                sig: &j.sig,
-            })
-            .collect();
-        let failed = verify_batch(&items);
-        for (i, job) in jobs.drain(..).enumerate() {
-            let _ = job.reply.send(failed.binary_search(&i).is_err());
-        }
+    while let Some(job) = rx.blocking_recv() {
+        let _ = job.reply.send(job.key.verify(&job.msg, &job.sig, Rule::Strict));
     }
 }
 
@@ -76,6 +70,7 @@ fn run(mut rx: mpsc::Receiver<Job>) {
 mod tests {
     use super::*;
     use crate::crypto::SigningKey;
+    use crate::fuzzing::crafted::torsion_r_signature;
 
     #[tokio::test]
     async fn concurrent_checks_get_their_own_answers() {
@@ -84,17 +79,21 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..300u32 {
             let (q, msg) = (q.clone(), i.to_be_bytes().to_vec());
-            let mut sig = key.sign(&msg).to_bytes();
-            let bad = i % 37 == 5;
-            if bad {
-                sig[3] ^= 1;
-            }
-            let (pk, sig) = (key.public_key(), Signature::from(sig));
-            tasks.push(tokio::spawn(async move { (bad, q.verify(pk, msg, sig).await) }));
+            let (sig, want) = match i % 37 {
+                5 => {
+                    let mut b = key.sign(&msg).to_bytes();
+                    b[3] ^= 1;
+                    (Signature::from(b), Err(SignatureError::Invalid))
+                }
+                6 => (torsion_r_signature(&key, &msg, 4), Err(SignatureError::CofactoredOnly)),
+                _ => (key.sign(&msg), Ok(())),
+            };
+            let pk = key.public_key();
+            tasks.push(tokio::spawn(async move { (want, q.verify(pk, msg, sig).await) }));
         }
         for t in tasks {
-            let (bad, ok) = t.await.expect("join");
-            assert_eq!(ok, !bad);
+            let (want, got) = t.await.expect("join");
+            assert_eq!(got, Ok(want));
         }
     }
 }

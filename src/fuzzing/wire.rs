@@ -9,7 +9,7 @@ use crate::alert::ValidAlert;
 use crate::alert_file::AlertFile;
 use crate::audit::rules::Rules;
 use crate::audit::{Counts, Reason};
-use crate::crypto::Signature;
+use crate::crypto::{Rule, Signature};
 use crate::envelope;
 use crate::ingest::{self, Caller};
 use crate::ledger::entry;
@@ -46,9 +46,14 @@ fn check_publish(env: &pb::Envelope) -> bool {
     };
     assert_eq!(env.signatures.len(), 1);
     let sig = Signature::from_slice(&env.signatures[0].sig).expect("an accepted signature is 64 bytes");
+    let pk = f.key("CO").public_key();
     assert!(
-        envelope::verify(env, &sig, &f.key("CO").public_key()),
-        "ingest accepted an envelope CO's key did not sign"
+        envelope::verify(env, &sig, &pk, Rule::Strict).is_ok(),
+        "ingest accepted an envelope CO's key did not sign, or one a standard RFC 8032 verifier rejects"
+    );
+    assert!(
+        envelope::verify(env, &sig, &pk, Rule::Cofactored).is_ok(),
+        "ingest accepted a signature the audit's rule rejects"
     );
     assert_eq!(acc.alert.publisher.as_str(), "CO");
     let stored = entry::decode(&acc.entry.bytes).expect("the stored entry decodes");
@@ -82,8 +87,9 @@ fn check_alert_stable(valid: &ValidAlert) {
 
 /// Entry 1 of a ledger whose genesis is the fixture roster, through the
 /// auditor's per-entry rules. Checks: an accepted submission recorded again
-/// is a duplicate; if its signature verifies, ingest accepts the same
-/// envelope at the recorded time and builds exactly these bytes; an
+/// is a duplicate; if its signature verifies under the strict rule, ingest
+/// accepts the same envelope at the recorded time and builds exactly these
+/// bytes (and a signature the audit's rule rejects, ingest rejects too); an
 /// accepted roster change is one `roster_change::open` accepts after the
 /// genesis, and survives its ledger encoding.
 pub fn audit_rules(data: &[u8]) {
@@ -100,8 +106,17 @@ pub fn audit_rules(data: &[u8]) {
                 matches!(again, Err(Reason::Duplicate { .. })),
                 "a repeated alert was not caught"
             );
-            if pending.key.verify(&pending.msg, &pending.sig).is_ok() {
-                check_ingest_agrees(data, &f.roster);
+            match pending.key.verify(&pending.msg, &pending.sig, Rule::Strict) {
+                Ok(()) => check_ingest_agrees(data, &f.roster),
+                Err(_)
+                    if pending
+                        .key
+                        .verify(&pending.msg, &pending.sig, Rule::Cofactored)
+                        .is_err() =>
+                {
+                    check_ingest_refuses(data, &f.roster)
+                }
+                Err(_) => {}
             }
         }
         Ok(None) => {
@@ -111,7 +126,8 @@ pub fn audit_rules(data: &[u8]) {
             else {
                 panic!("the rules accepted a roster entry that is not one")
             };
-            let roster = crate::roster_change::open(&r, Some(&f.roster)).expect("the rules accepted this change");
+            let roster = crate::roster_change::open(&r, Some(&f.roster), Rule::Cofactored)
+                .expect("the rules accepted this change");
             assert_eq!(Roster::from_pb(&roster.to_pb()).expect("re-encoded roster"), roster);
         }
         Err(_) => {}
@@ -119,6 +135,22 @@ pub fn audit_rules(data: &[u8]) {
 }
 
 fn check_ingest_agrees(data: &[u8], roster: &Roster) {
+    let acc = ingest_again(data, roster).expect("ingest accepts what the audit accepts");
+    assert_eq!(
+        acc.entry.bytes, data,
+        "ingest would store other bytes than the audit accepted"
+    );
+}
+
+fn check_ingest_refuses(data: &[u8], roster: &Roster) {
+    assert!(
+        ingest_again(data, roster).is_err(),
+        "ingest accepted a signature the audit rejects"
+    );
+}
+
+/// Ingest of the submission in `data`, at its recorded time and caller.
+fn ingest_again(data: &[u8], roster: &Roster) -> Result<ingest::Accepted, ingest::PublishError> {
     let Ok(pb::Entry {
         body: Some(pb::entry::Body::Submission(s)),
     }) = entry::decode(data)
@@ -130,9 +162,5 @@ fn check_ingest_agrees(data: &[u8], roster: &Roster) {
     let env = s.envelope.as_ref().expect("the rules found an envelope");
     let now = s.accepted.as_ref().expect("the rules found a time").seconds;
     let caller = Caller { member, spki: &spki };
-    let acc = ingest::check(env, caller, roster, now, |_| false).expect("ingest accepts what the audit accepts");
-    assert_eq!(
-        acc.entry.bytes, data,
-        "ingest would store other bytes than the audit accepted"
-    );
+    ingest::check(env, caller, roster, now, |_| false)
 }

@@ -211,7 +211,7 @@ impl TileWriter {
         let leaf = leaf_hash(entry);
         self.range.push(leaf);
         self.size += 1;
-        if self.size % TILE_WIDTH as u64 == 0 {
+        if self.size.is_multiple_of(TILE_WIDTH as u64) {
             let index = (self.size >> TILE_HEIGHT) - 1;
             write_file(&self.dir, &tile_path(None, index, TILE_WIDTH), &self.bundle)?;
             self.bundle.clear();

@@ -2,6 +2,7 @@
 //! roster in force, and publish / read with the access policy applied.
 
 use crate::crypto::queue::VerifyQueue;
+use crate::crypto::Rule;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Caller, PublishError};
 use crate::ledger::entry::{self, NewEntry};
@@ -58,7 +59,7 @@ impl Hub {
         let roster = match current {
             Some(c) if c == offered => c,
             current => {
-                let roster = roster_change::open(&approved, current.as_ref()).map_err(|e| refused(&e))?;
+                let roster = roster_change::open(&approved, current.as_ref(), Rule::Strict).map_err(|e| refused(&e))?;
                 if roster.terms().issued > unix_now() + MAX_CLOCK_SKEW {
                     return Err(refused(
                         &"its issued time is in the future; fix the clock or the roster",
@@ -113,9 +114,8 @@ impl Hub {
         let (roster, now) = (self.roster(), unix_now());
         let signed = ingest::check_authorship(env, member, &roster, now)?;
         let pae = crate::envelope::pae(&env.payload_type, &env.payload);
-        if !self.verifier.verify(signed.key, pae, signed.sig).await {
-            return Err(PublishError::BadSignature(signed.key_id));
-        }
+        let outcome = self.verifier.verify(signed.key, pae, signed.sig).await;
+        signed.judge(outcome.map_err(|e| Error::Verifier(e.to_string()))?)?;
         let exists = |id: &str| matches!(self.ledger.alert_index(member.id.as_str(), id), Ok(Some(_)));
         let accepted = ingest::check_content(env, Caller { member, spki }, &roster, now, exists)?;
         let leaf = merkle::leaf_hash(&accepted.entry.bytes);

@@ -195,6 +195,7 @@ fn run(export: &Export, since: Option<&Path>) -> Report {
         log_key: &export.key,
         since,
         genesis: None,
+        strict_signatures: false,
     };
     audit::verify(export.path(), &opts, &mut |_, _| {})
 }
@@ -651,6 +652,38 @@ fn audit_and_ingest_agree_on_one_bad_signature_among_many() {
         report.to_text()
     );
     assert_eq!(report.counts.signatures_checked, 1200);
+}
+
+/// A ledger written before the hub applied the strict RFC 8032 rule may hold
+/// an alert whose signature holds only under the cofactored equation (its R
+/// carries an order-2 component). Ingest refuses it today; the audit's
+/// cofactored rule accepts it, so the export is INTACT, and with
+/// `--strict-signatures` the report names it.
+#[test]
+fn audit_names_an_old_cofactored_only_signature_and_still_says_intact() {
+    let mut log = Log::with_alerts(10);
+    let env = super::util::torsion_signed(&log.fed, &alert("old-torsion", "CO", &["PA"]));
+    let member = &principal(&log.fed, "CO").member;
+    let caller = Caller {
+        member,
+        spki: &member.tls_spki[0],
+    };
+    let refused = ingest::check(&env, caller, &log.roster, unix_now(), |_| false).unwrap_err();
+    assert!(matches!(refused, PublishError::CofactoredOnly(_)), "{refused}");
+    let old_hub = ingest::check_content(&env, caller, &log.roster, unix_now(), |_| false).unwrap();
+    log.entries.push(old_hub.entry.bytes);
+    let export = log.export();
+
+    let report = run(&export, None);
+    assert!(report.result.is_ok(), "{}", report.to_text());
+    assert_eq!(report.counts.signatures_checked, 11);
+    assert_eq!(report.counts.cofactored_only, None, "not looked for by default");
+
+    let (code, json) = cli(export.path(), &export.key, &["--strict-signatures"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["verdict"], "intact");
+    assert_eq!(json["counts"]["cofactored_only"]["count"], 1);
+    assert_eq!(json["counts"]["cofactored_only"]["first_indices"][0], 11);
 }
 
 /// Writes a large export for timing the release binary:

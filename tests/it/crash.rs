@@ -94,7 +94,7 @@ fn complete(fed: &DevFederation, book: &Book, e: &pb::LedgerEntry) -> Option<Str
     let sig = isthmus::crypto::Signature::from_slice(&env.signatures[0].sig).expect("64 bytes");
     let key = signing(fed, &a.publisher).public_key();
     assert!(
-        isthmus::envelope::verify(&env, &sig, &key),
+        isthmus::envelope::verify(&env, &sig, &key, isthmus::crypto::Rule::Strict).is_ok(),
         "entry {} signature",
         e.index
     );

@@ -470,6 +470,18 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
             InvalidArgument,
         ),
         case("no signature", "CO", env(&|e| e.signatures.clear()), InvalidArgument),
+        case_saying(
+            "torsion-R signature (valid only under the cofactored equation)",
+            Call::Publish(torsion_signed(fed, &with(|a| a.id = "h-torsion".into()))),
+            InvalidArgument,
+            "verifies only under the cofactored (ZIP-215) equation",
+        ),
+        case_saying(
+            "keyid in upper-case hex",
+            env(&|e| e.signatures[0].keyid = e.signatures[0].keyid.to_ascii_uppercase()),
+            InvalidArgument,
+            "lowercase hex",
+        ),
         case(
             "replayed id, different content",
             "CO",

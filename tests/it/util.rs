@@ -55,6 +55,16 @@ pub fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
     isthmus::envelope::seal(a, signing(fed, who))
 }
 
+/// `a` from CO, signed with an order-2 component added to R: valid under
+/// the cofactored equation, refused by every standard RFC 8032 verifier.
+pub fn torsion_signed(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
+    let mut env = sealed(fed, "CO", a);
+    let msg = isthmus::envelope::pae(&env.payload_type, &env.payload);
+    let sig = isthmus::fuzzing::crafted::torsion_r_signature(signing(fed, "CO"), &msg, 4);
+    env.signatures[0].sig = sig.to_bytes().to_vec();
+    env
+}
+
 /// The federation's log key, checkpoints every 50 ms.
 pub fn log_options(fed: &DevFederation) -> isthmus::server::LogOptions {
     isthmus::server::LogOptions {
