@@ -1,5 +1,8 @@
 //! Compiles the gRPC contract in `proto/` with protox (pure Rust), so
-//! building needs no system `protoc`.
+//! building needs no system `protoc`, and writes its encoded descriptor set
+//! for gRPC server reflection.
+
+use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
@@ -9,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(files, ["proto"])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("isthmus_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

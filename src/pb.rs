@@ -7,6 +7,10 @@
 
 tonic::include_proto!("isthmus.v1");
 
+/// The encoded `FileDescriptorSet` of `proto/isthmus/v1` and its imports,
+/// served by gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/isthmus_descriptor.bin"));
+
 /// The DSSE `payloadType` of an encoded [`Alert`].
 pub const ALERT_PAYLOAD_TYPE: &str = "application/vnd.isthmus.alert.v1+protobuf";
 

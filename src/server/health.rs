@@ -22,14 +22,26 @@ use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
 use tonic_health::ServingStatus;
 
+/// Decode limit of the health and reflection services (their requests name
+/// a service or a symbol: tens of bytes).
+pub const SMALL_REQUEST_BYTES: usize = 4_096;
+
 /// How often the ledger's state is looked at.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Admits roster principals within their read rate.
+/// Admits roster principals within their read rate (to the health and
+/// reflection services, which tonic builds for us).
 #[derive(Clone)]
 pub struct Gate {
     hub: Arc<Hub>,
     quotas: Arc<Quotas>,
+}
+
+impl Gate {
+    /// A gate in front of `hub` drawing on `quotas`.
+    pub fn new(hub: Arc<Hub>, quotas: Arc<Quotas>) -> Self {
+        Gate { hub, quotas }
+    }
 }
 
 impl Interceptor for Gate {
@@ -40,13 +52,11 @@ impl Interceptor for Gate {
 }
 
 /// The health service for `hub`, and the handle that sets its statuses.
-pub fn service(
-    hub: Arc<Hub>,
-    quotas: Arc<Quotas>,
-) -> (HealthReporter, InterceptedService<HealthServer<HealthService>, Gate>) {
+pub fn service(gate: Gate) -> (HealthReporter, InterceptedService<HealthServer<HealthService>, Gate>) {
     let reporter = HealthReporter::new();
-    let gate = Gate { hub, quotas };
-    let svc = HealthServer::with_interceptor(HealthService::from_health_reporter(reporter.clone()), gate);
+    let server = HealthServer::new(HealthService::from_health_reporter(reporter.clone()))
+        .max_decoding_message_size(SMALL_REQUEST_BYTES);
+    let svc = InterceptedService::new(server, gate);
     (reporter, svc)
 }
 

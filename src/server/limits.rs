@@ -25,14 +25,6 @@ pub struct Quotas {
     pub reads: RateLimits,
 }
 
-/// What a caller over a rate limit is told.
-pub fn over_rate(who: &str, what: &str, wait_secs: f64) -> tonic::Status {
-    tonic::Status::resource_exhausted(format!(
-        "{who} is over its {what} rate limit; retry in {} ms",
-        (wait_secs * 1000.0).ceil()
-    ))
-}
-
 /// Token buckets per principal: `rate` tokens per second, at most `burst`.
 #[derive(Debug)]
 pub struct RateLimits {

@@ -10,7 +10,9 @@ mod conn;
 mod health;
 mod hub;
 mod limits;
+mod reflection;
 mod service;
+mod status;
 
 #[cfg(test)]
 mod need_to_know_props;
@@ -19,8 +21,8 @@ pub use conn::Peer;
 pub use hub::{unix_now, Hub, LogOptions};
 pub use service::Service;
 
+use crate::codec::MAX_REQUEST_BYTES;
 use crate::error::{Error, Result};
-use crate::ingest::MAX_ENVELOPE_BYTES;
 use crate::pb::isthmus_server::IsthmusServer;
 use crate::tls::{server_config, TlsFiles};
 use std::future::Future;
@@ -108,17 +110,22 @@ pub async fn run(
         reads: limits::RateLimits::new(opts.read_rate_per_principal, opts.read_burst_per_principal),
     };
     let quotas = Arc::new(quotas);
-    let (health, health_svc) = health::service(hub.clone(), quotas.clone());
+    let gate = health::Gate::new(hub.clone(), quotas.clone());
+    let (health, health_svc) = health::service(gate.clone());
+    let (reflect_v1, reflect_v1alpha) = reflection::services(gate)?;
     let follow = tokio::spawn(health::follow(health.clone(), hub.clone()));
     let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), quotas))
-        .max_decoding_message_size(MAX_ENVELOPE_BYTES * 4)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(usize::MAX);
     let mut drained = stop_rx.clone();
     let serve = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(opts.keepalive_interval))
         .http2_keepalive_timeout(Some(opts.keepalive_timeout))
+        .layer(status::RemapLayer)
         .add_service(grpc)
         .add_service(health_svc)
+        .add_service(reflect_v1)
+        .add_service(reflect_v1alpha)
         .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), async move {
             let _ = drained.wait_for(|s| *s).await;
         });

@@ -4,7 +4,8 @@
 
 use super::conn::Peer;
 use super::hub::{visible, Hub};
-use super::limits::{over_rate, Quotas, Slot};
+use super::limits::{Quotas, Slot};
+use super::status::{exhausted, over_rate};
 use crate::ids::PrincipalId;
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::policy::Audience;
@@ -16,6 +17,9 @@ use tonic::{Request, Response, Status};
 
 /// Entries read from storage per step of a subscription.
 const READ_BATCH: u64 = 64;
+/// When a principal at its in-flight publish cap may try again: a group
+/// commit answers within milliseconds.
+const IN_FLIGHT_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 /// Entries buffered per subscriber before it simply reads further behind.
 const STREAM_BUFFER: usize = 32;
 
@@ -127,12 +131,13 @@ impl Isthmus for Service {
             return Err(over_rate(member.id.as_str(), "publish", wait));
         }
         let _slot = self.quotas.in_flight.acquire(member.id.as_str()).ok_or_else(|| {
-            Status::resource_exhausted(format!(
+            let message = format!(
                 "{} already has {} publishes waiting for their answer, the limit per principal; \
                  wait for answers before sending more",
                 member.id,
                 self.quotas.in_flight.max()
-            ))
+            );
+            exhausted(message, Some(IN_FLIGHT_RETRY))
         })?;
         let result = self.hub.publish(req.get_ref(), &member, &peer.spki).await;
         match result {
@@ -167,11 +172,12 @@ impl Isthmus for Service {
             )));
         }
         let permit = self.quotas.streams.acquire(member.id.as_str()).ok_or_else(|| {
-            Status::resource_exhausted(format!(
+            let message = format!(
                 "{} already has {} open subscriptions, the limit per principal; close one first",
                 member.id,
                 self.quotas.streams.max()
-            ))
+            );
+            exhausted(message, None)
         })?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let sub = Subscription {

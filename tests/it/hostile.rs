@@ -668,8 +668,14 @@ fn read_cases(fed: &DevFederation, size: u64, seed: &pb::Envelope) -> Vec<Case> 
         case(
             "get entry by garbage key",
             "PA",
-            Call::GetEntry(key("../\u{0}", &"z".repeat(5000))),
+            Call::GetEntry(key("../\u{0}", &"z".repeat(900))),
             NotFound,
+        ),
+        case(
+            "get entry by a 5,000-character id",
+            "PA",
+            Call::GetEntry(key("CO", &"z".repeat(5000))),
+            ResourceExhausted,
         ),
         case(
             "checkpoint min_size beyond size",
@@ -788,11 +794,23 @@ fn raw_cases(fed: &DevFederation) -> Vec<Case> {
             Call::Raw("GetEntry", vec![0x12, 0x05, 0x01]),
             InvalidArgument,
         ),
-        case(
-            "Publish: 300 kB message",
-            "CO",
+        case_saying(
+            "Publish: 300 kB message (over the transport's limit)",
             Call::Raw("Publish", vec![0; 300_000]),
-            OutOfRange,
+            ResourceExhausted,
+            "a Publish envelope may be at most 64000 bytes, this one is 300000",
+        ),
+        case_saying(
+            "WhoAmI: 2 kB message (over its own limit)",
+            Call::Raw("WhoAmI", vec![0; 2_000]),
+            ResourceExhausted,
+            "a WhoAmIRequest may be at most 256 bytes",
+        ),
+        case_saying(
+            "Subscribe: 60 kB filter (over its own limit)",
+            Call::Raw("Subscribe", vec![0; 60_000]),
+            ResourceExhausted,
+            "a SubscribeRequest may be at most 4096 bytes",
         ),
     ]
 }

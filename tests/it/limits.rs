@@ -67,6 +67,11 @@ async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
             Err(e) => {
                 assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
                 assert!(e.message().contains("retry in"), "{}", e.message());
+                let retry = tonic_types::StatusExt::get_details_retry_info(&e);
+                let delay = retry
+                    .and_then(|r| r.retry_delay)
+                    .expect("a google.rpc.RetryInfo detail");
+                assert!(delay > std::time::Duration::ZERO && delay < std::time::Duration::from_secs(1));
                 limited += 1;
             }
         }

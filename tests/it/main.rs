@@ -16,6 +16,7 @@ mod hostile;
 mod ledger;
 mod limits;
 mod need_to_know;
+mod reflection;
 mod refusals;
 mod roster_changes;
 mod tls_matrix;

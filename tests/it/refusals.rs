@@ -143,7 +143,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
         "CO",
         sealed(&fed, "CO", &big),
         Code::ResourceExhausted,
-        "limit is 64000",
+        "a Publish envelope may be at most 64000 bytes",
     )
     .await;
     let mut env = sealed(&fed, "CO", &good());

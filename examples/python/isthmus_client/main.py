@@ -1,0 +1,233 @@
+"""The walkthrough, against a running hub: Colombia (CO) publishes a signed
+alert to Panama (PA) and the United States (US); Panama reads the ledger
+and checks everything it can without trusting the hub.
+
+    python -m isthmus_client --server 127.0.0.1:50051
+
+Exit codes: 0 every check passed; 1 a check failed (the hub served
+something that does not verify); 2 the hub refused a call or could not be
+reached. Every step prints what it proved.
+"""
+
+import argparse
+import pathlib
+import sys
+import tempfile
+
+import grpc
+
+from . import dsse, merkle, note, protos, roster
+from .alert import example_alert
+
+PUBLISHER, READER, OUTSIDER = "CO", "PA", "BR"
+RECIPIENTS = ("PA", "US")
+
+
+class VerificationError(Exception):
+    """Something the hub served is not what it should be."""
+
+
+def check(ok, message):
+    if not ok:
+        raise VerificationError(message)
+
+
+def say(step, message):
+    print(f"[{step}] {message}", flush=True)
+
+
+def connect(pb, server, certs: pathlib.Path, who: str, tls_name, timeout):
+    """A mutual-TLS channel as `who`: we check the hub's certificate against
+    the federation CA, and the hub checks ours (certs-dev/<who>/client.pem)
+    and maps its public key to a roster principal."""
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=(certs / "ca.pem").read_bytes(),
+        private_key=(certs / who / "client.key.pem").read_bytes(),
+        certificate_chain=(certs / who / "client.pem").read_bytes(),
+    )
+    # The server certificate names localhost, 127.0.0.1 and ::1; connecting
+    # to another name (a tunnel, say) needs the name it was issued for.
+    options = [("grpc.ssl_target_name_override", tls_name)] if tls_name else []
+    channel = grpc.secure_channel(server, credentials, options)
+    grpc.channel_ready_future(channel).result(timeout=timeout)
+    return pb.service_grpc.IsthmusStub(channel)
+
+
+def verify_alert(pb, submission, in_force, reader):
+    """One stored alert, checked as its recipients can: the DSSE signature
+    under the roster key it names, owned by the publisher, valid when the
+    hub accepted it. Returns the decoded Alert."""
+    env = submission.envelope
+    check(env.payload_type == dsse.ALERT_PAYLOAD_TYPE, f"payload_type {env.payload_type!r}")
+    check(len(env.signatures) == 1, f"{len(env.signatures)} signatures; an alert has exactly one")
+    alert = pb.alert.Alert.FromString(env.payload)
+    check(
+        alert.publisher == submission.principal,
+        f"alert says publisher {alert.publisher}, the hub says {submission.principal} sent it",
+    )
+    sig = env.signatures[0]
+    _, key = in_force.key(sig.keyid, at=submission.accepted.seconds, owner=alert.publisher)
+    dsse.verify_signature(env, sig, key.public_key)
+    check(
+        reader == submission.principal or reader in submission.recipients,
+        f"the hub sent {reader} an alert addressed to {list(submission.recipients)}",
+    )
+    return alert
+
+
+def run(args):
+    certs = pathlib.Path(args.certs)
+    T = args.timeout
+
+    # The Python code for proto/isthmus/v1/*.proto, generated now.
+    generated = args.generated or tempfile.mkdtemp(prefix="isthmus-pb-")
+    if not args.generated or not (pathlib.Path(generated) / "isthmus/v1/service_pb2.py").exists():
+        protos.generate(generated)
+    pb = protos.load(generated)
+    log_key = note.Verifier.parse(pathlib.Path(args.log_key).read_text())
+
+    # -- 1. Mutual TLS. ----------------------------------------------------
+    co = connect(pb, args.server, certs, PUBLISHER, args.tls_name, T)
+    me = co.WhoAmI(pb.service.WhoAmIRequest(), timeout=T)
+    check(me.principal == PUBLISHER, f"the hub takes our certificate for {me.principal!r}")
+    say(1, f"mutual TLS to {args.server}: the hub knows us as {me.principal} ({me.name}); ledger size {me.ledger_size}")
+
+    # A signed checkpoint from before we publish, to check later that the
+    # log only grew (step 6).
+    before = note.verify_checkpoint(co.GetCheckpoint(pb.service.GetCheckpointRequest(min_size=1), timeout=T).note, log_key)
+    say(1, f"checkpoint before publishing: {before.origin} size {before.size}, signature valid")
+
+    # -- 2 and 3. Sign and publish. ----------------------------------------
+    signing_key = dsse.load_signing_key(certs / PUBLISHER / "signing.key.pem")
+    published = []
+    for _ in range(args.alerts):
+        alert = example_alert(pb.alert, PUBLISHER, RECIPIENTS)
+        # The exact bytes we sign are the bytes the hub stores and every
+        # recipient verifies; nobody re-encodes them, so any encoder will do.
+        envelope = dsse.seal(pb.ledger, alert.SerializeToString(), signing_key)
+        receipt = co.Publish(envelope, timeout=T)
+        check(not receipt.duplicate, "a fresh alert id came back as a duplicate")
+        check(len(receipt.leaf_hash) == 32, "the receipt's leaf hash is not 32 bytes")
+        check(receipt.tree_size >= receipt.index + 1, "the receipt's tree size does not cover its index")
+        say(
+            "2-3",
+            f"published alert {alert.id} (DSSE, Ed25519 key {envelope.signatures[0].keyid[:16]}...): "
+            f"index {receipt.index}, leaf hash {receipt.leaf_hash.hex()}",
+        )
+        published.append((alert, envelope, receipt))
+
+    # -- 4. Panama replays the ledger and checks every signature. ----------
+    pa = connect(pb, args.server, certs, READER, args.tls_name, T)
+    size = pa.WhoAmI(pb.service.WhoAmIRequest(), timeout=T).ledger_size
+    request = pb.service.SubscribeRequest(
+        from_index=0,
+        until_index=size,  # a bounded replay: the stream ends there
+        filter=pb.service.SubscribeFilter(include_roster=True),
+    )
+    in_force, seen, rosters, alerts, last = None, {}, [], 0, -1
+    for item in pa.Subscribe(request, timeout=max(T, 60)):
+        check(item.index > last, f"entry {item.index} after {last}: out of order")
+        last = item.index
+        entry = pb.ledger.Entry.FromString(item.entry)
+        kind = entry.WhichOneof("body")
+        if kind == "roster":
+            check((item.index == 0) == (in_force is None), f"roster entry {item.index} where the genesis roster was due")
+            in_force = roster.open_roster(pb.ledger, entry.roster, in_force)
+            rosters.append(item.index)
+            if item.index == 0:
+                genesis = roster.genesis_hash(entry.roster)
+                if args.genesis:
+                    check(genesis == args.genesis.lower(), f"genesis roster {genesis} is not the pinned {args.genesis}")
+                say(4, f"#0 genesis roster v{in_force.version}: quorum {in_force.quorum}, approvals valid; sha256 {genesis}")
+            else:
+                say(4, f"#{item.index} roster v{in_force.version} replaces the one in force, approvals valid")
+        elif kind == "submission":
+            check(in_force is not None, f"alert {item.index} before the genesis roster")
+            verify_alert(pb, entry.submission, in_force, READER)
+            alerts += 1
+        else:
+            raise VerificationError(f"entry {item.index} is neither a roster nor a submission")
+        seen[item.index] = item.entry
+    check(0 in seen, "the replay did not start with the genesis roster")
+    say(4, f"replayed {len(seen)} entries below {size} as {READER}: {len(rosters)} roster(s), "
+           f"{alerts} alert signature(s) valid under the roster in force")
+    for alert, envelope, receipt in published:
+        check(receipt.index in seen, f"our alert {alert.id} (index {receipt.index}) did not reach {READER}")
+        stored = pb.ledger.Entry.FromString(seen[receipt.index]).submission.envelope
+        check(stored == envelope, f"entry {receipt.index} does not hold the envelope we sent, byte for byte")
+        check(merkle.leaf_hash(seen[receipt.index]) == receipt.leaf_hash, "the receipt's leaf hash is not the entry's")
+    say(4, f"all {len(published)} published alert(s) arrived at {READER} exactly as signed")
+
+    # Brazil is not a recipient: to it our entry looks like one that does
+    # not exist.
+    br = connect(pb, args.server, certs, OUTSIDER, args.tls_name, T)
+    try:
+        br.GetEntry(pb.service.GetEntryRequest(index=published[0][2].index), timeout=T)
+        raise VerificationError(f"{OUTSIDER}, not a recipient, could read entry {published[0][2].index}")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, f"{OUTSIDER} got {e.code().name}, not NOT_FOUND")
+    say(4, f"{OUTSIDER}, not a recipient, gets NOT_FOUND for entry {published[0][2].index}")
+
+    # -- 5. The latest signed checkpoint. ----------------------------------
+    newest = max(receipt.index for _, _, receipt in published)
+    response = pa.GetCheckpoint(pb.service.GetCheckpointRequest(min_size=newest + 1), timeout=T)
+    checkpoint = note.verify_checkpoint(response.note, log_key)
+    check(checkpoint.size == response.size, "the checkpoint response's size is not the note's")
+    check(checkpoint.size > newest, "the checkpoint does not cover our entries")
+    say(5, f"checkpoint {checkpoint.origin} size {checkpoint.size} root {checkpoint.root.hex()[:16]}...: "
+           f"signed by the log key {log_key.name}+{log_key.key_id.hex()}")
+
+    # -- 6. Inclusion and consistency proofs. ------------------------------
+    for index in rosters + [receipt.index for _, _, receipt in published]:
+        got = pa.GetEntry(pb.service.GetEntryRequest(index=index), timeout=T)
+        check(got.index == index and got.entry == seen[index], f"GetEntry({index}) differs from the replay")
+        leaf = merkle.leaf_hash(got.entry)  # computed here, not taken from the hub
+        proof = pa.GetInclusionProof(pb.service.InclusionProofRequest(index=index, tree_size=checkpoint.size), timeout=T)
+        check(proof.index == index and proof.tree_size == checkpoint.size, "the proof is for another entry or size")
+        merkle.verify_inclusion(leaf, index, checkpoint.size, list(proof.hashes), checkpoint.root)
+        say(6, f"entry {index} is in the signed tree of size {checkpoint.size} (audit path of {len(proof.hashes)} hashes)")
+    alert, _, receipt = published[0]
+    by_key = pa.GetEntry(
+        pb.service.GetEntryRequest(alert=pb.service.AlertKey(publisher=PUBLISHER, id=alert.id)), timeout=T
+    )
+    check(by_key.index == receipt.index, "GetEntry by (publisher, id) finds another entry")
+    consistency = pa.GetConsistencyProof(
+        pb.service.ConsistencyProofRequest(old_size=before.size, new_size=checkpoint.size), timeout=T
+    )
+    merkle.verify_consistency(before.size, checkpoint.size, list(consistency.hashes), before.root, checkpoint.root)
+    say(6, f"the tree of size {checkpoint.size} extends the earlier one of size {before.size} unchanged "
+           f"(consistency proof of {len(consistency.hashes)} hashes)")
+    print("OK: every check passed")
+
+
+def main(argv=None):
+    repo = protos.REPO_ROOT
+    p = argparse.ArgumentParser(prog="isthmus_client", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server", default="127.0.0.1:50051", help="hub address (default 127.0.0.1:50051)")
+    p.add_argument("--certs", default=str(repo / "certs-dev"), help="folder laid out like certs-dev/")
+    p.add_argument("--log-key", default=str(repo / "certs-dev" / "log.pub"), help="the log's verifier key")
+    p.add_argument("--genesis", help="pinned hex SHA-256 of the genesis roster payload")
+    p.add_argument("--alerts", type=int, default=1, help="how many alerts CO publishes (default 1)")
+    p.add_argument("--generated", help="folder of generated code (python -m isthmus_client.protos); default: a temp dir")
+    p.add_argument("--tls-name", help="expected server certificate name, when it is not the --server host")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds per call (default 15)")
+    args = p.parse_args(argv)
+    if args.alerts < 1:
+        p.error("--alerts must be at least 1")
+    try:
+        run(args)
+    except (VerificationError, dsse.SignatureError, note.NoteError, merkle.ProofError, roster.RosterError) as e:
+        print(f"VERIFICATION FAILED: {e}", file=sys.stderr)
+        return 1
+    except grpc.RpcError as e:
+        print(f"the hub refused: {e.code().name}: {e.details()}", file=sys.stderr)
+        return 2
+    except grpc.FutureTimeoutError:
+        print(f"could not connect to {args.server} within {args.timeout} s", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
