@@ -153,16 +153,19 @@ class TesseraLog(unittest.TestCase):
                         merkle.ProofError, merkle.verify_consistency, old, size, proof[:-1], roots[old], roots[size]
                     )
         # The right proof against another signed root fails.
-        self.assertRaises(merkle.ProofError, merkle.verify_inclusion, self.leaves[3], 3, 15, path(3, self.leaves), roots[14])
+        proof = path(3, self.leaves)
+        self.assertRaises(merkle.ProofError, merkle.verify_inclusion, self.leaves[3], 3, 15, proof, roots[14])
 
     def test_tampered_checkpoints_fail(self):
         text = self.checkpoints[15]
         body, sig_line = text.split("\n\n")
-        self.assertRaises(note.NoteError, note.verify_checkpoint, body.replace("15", "16") + "\n\n" + sig_line, self.key)
+        grown = body.replace("\n15\n", "\n16\n") + "\n\n" + sig_line
+        self.assertRaises(note.NoteError, note.verify_checkpoint, grown, self.key)
         name, sig = sig_line.rstrip("\n").rsplit(" ", 1)
         bad = base64.b64encode(flip(base64.b64decode(sig), 10)).decode()
         self.assertRaises(note.NoteError, note.verify_checkpoint, f"{body}\n\n{name} {bad}\n", self.key)
-        other = note.Verifier.parse(json.loads((VECTORS / "signed-note/known-answer.json").read_text())["verifier_key"])
+        known_answer = json.loads((VECTORS / "signed-note/known-answer.json").read_text())
+        other = note.Verifier.parse(known_answer["verifier_key"])
         self.assertRaises(note.NoteError, note.verify_checkpoint, text, other)
 
 
@@ -179,7 +182,8 @@ class SignedNoteVectors(unittest.TestCase):
         # exactly the vector's signature line.
         _, _, name, hex_id, seed = v["signer_key"].split("+", 4)
         signer = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)[1:])
-        line = "\u2014 %s %s\n" % (name, base64.b64encode(bytes.fromhex(hex_id) + signer.sign(v["text"].encode())).decode())
+        sig = base64.b64encode(bytes.fromhex(hex_id) + signer.sign(v["text"].encode())).decode()
+        line = f"\u2014 {name} {sig}\n"
         self.assertEqual(v["text"] + "\n" + line, v["signed_note"])
 
     def test_unknown_signatures_are_skipped_and_missing_ones_fail(self):

@@ -6,7 +6,7 @@ and checks everything it can without trusting the hub.
 
 Exit codes: 0 every check passed; 1 a check failed (the hub served
 something that does not verify); 2 the hub refused a call or could not be
-reached. Every step prints what it proved.
+reached, or a file could not be read. Every step prints what it proved.
 """
 
 import argparse
@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from . import dsse, merkle, note, protos, roster
 from .alert import example_alert
@@ -60,14 +61,16 @@ def verify_alert(pb, submission, in_force, reader):
     env = submission.envelope
     check(env.payload_type == dsse.ALERT_PAYLOAD_TYPE, f"payload_type {env.payload_type!r}")
     check(len(env.signatures) == 1, f"{len(env.signatures)} signatures; an alert has exactly one")
+    # Verify first, then read: the key must belong to the principal the hub
+    # says sent the alert, and must have been valid when the hub took it.
+    sig = env.signatures[0]
+    _, key = in_force.key(sig.keyid, at=submission.accepted.seconds, owner=submission.principal)
+    dsse.verify_signature(env, sig, key.public_key)
     alert = pb.alert.Alert.FromString(env.payload)
     check(
         alert.publisher == submission.principal,
         f"alert says publisher {alert.publisher}, the hub says {submission.principal} sent it",
     )
-    sig = env.signatures[0]
-    _, key = in_force.key(sig.keyid, at=submission.accepted.seconds, owner=alert.publisher)
-    dsse.verify_signature(env, sig, key.public_key)
     check(
         reader == submission.principal or reader in submission.recipients,
         f"the hub sent {reader} an alert addressed to {list(submission.recipients)}",
@@ -79,22 +82,24 @@ def run(args):
     certs = pathlib.Path(args.certs)
     T = args.timeout
 
-    # The Python code for proto/isthmus/v1/*.proto, generated now.
-    generated = args.generated or tempfile.mkdtemp(prefix="isthmus-pb-")
-    if not args.generated or not (pathlib.Path(generated) / "isthmus/v1/service_pb2.py").exists():
-        protos.generate(generated)
-    pb = protos.load(generated)
-    log_key = note.Verifier.parse(pathlib.Path(args.log_key).read_text())
+    # The Python code for proto/isthmus/v1/*.proto, generated now, so that
+    # it always matches the contract in this checkout.
+    with tempfile.TemporaryDirectory(prefix="isthmus-pb-") as tmp:
+        protos.generate(args.generated or tmp)
+        pb = protos.load(args.generated or tmp)  # imported now, so the folder may go
+    log_key = note.Verifier.parse(pathlib.Path(args.log_key or certs / "log.pub").read_text())
 
     # -- 1. Mutual TLS. ----------------------------------------------------
     co = connect(pb, args.server, certs, PUBLISHER, args.tls_name, T)
     me = co.WhoAmI(pb.service.WhoAmIRequest(), timeout=T)
     check(me.principal == PUBLISHER, f"the hub takes our certificate for {me.principal!r}")
-    say(1, f"mutual TLS to {args.server}: the hub knows us as {me.principal} ({me.name}); ledger size {me.ledger_size}")
+    say(1, f"mutual TLS to {args.server}: the hub knows us as {me.principal} ({me.name}); "
+           f"ledger size {me.ledger_size}")
 
     # A signed checkpoint from before we publish, to check later that the
     # log only grew (step 6).
-    before = note.verify_checkpoint(co.GetCheckpoint(pb.service.GetCheckpointRequest(min_size=1), timeout=T).note, log_key)
+    first = co.GetCheckpoint(pb.service.GetCheckpointRequest(min_size=1), timeout=T)
+    before = note.verify_checkpoint(first.note, log_key)
     say(1, f"checkpoint before publishing: {before.origin} size {before.size}, signature valid")
 
     # -- 2 and 3. Sign and publish. ----------------------------------------
@@ -131,14 +136,15 @@ def run(args):
         entry = pb.ledger.Entry.FromString(item.entry)
         kind = entry.WhichOneof("body")
         if kind == "roster":
-            check((item.index == 0) == (in_force is None), f"roster entry {item.index} where the genesis roster was due")
+            check((item.index == 0) == (in_force is None), f"roster entry {item.index}: the genesis is entry 0")
             in_force = roster.open_roster(pb.ledger, entry.roster, in_force)
             rosters.append(item.index)
             if item.index == 0:
                 genesis = roster.genesis_hash(entry.roster)
                 if args.genesis:
                     check(genesis == args.genesis.lower(), f"genesis roster {genesis} is not the pinned {args.genesis}")
-                say(4, f"#0 genesis roster v{in_force.version}: quorum {in_force.quorum}, approvals valid; sha256 {genesis}")
+                say(4, f"#0 genesis roster v{in_force.version}: quorum {in_force.quorum}, approvals valid; "
+                       f"sha256 {genesis}")
             else:
                 say(4, f"#{item.index} roster v{in_force.version} replaces the one in force, approvals valid")
         elif kind == "submission":
@@ -158,15 +164,22 @@ def run(args):
         check(merkle.leaf_hash(seen[receipt.index]) == receipt.leaf_hash, "the receipt's leaf hash is not the entry's")
     say(4, f"all {len(published)} published alert(s) arrived at {READER} exactly as signed")
 
+    # An alert can also be fetched by (publisher, id), its idempotency key.
+    alert, _, receipt = published[0]
+    key = pb.service.AlertKey(publisher=PUBLISHER, id=alert.id)
+    by_key = pa.GetEntry(pb.service.GetEntryRequest(alert=key), timeout=T)
+    check(by_key.index == receipt.index and by_key.entry == seen[receipt.index], "GetEntry by id finds another entry")
+    say(4, f"GetEntry({PUBLISHER}, {alert.id}) finds entry {receipt.index}")
+
     # Brazil is not a recipient: to it our entry looks like one that does
     # not exist.
     br = connect(pb, args.server, certs, OUTSIDER, args.tls_name, T)
     try:
-        br.GetEntry(pb.service.GetEntryRequest(index=published[0][2].index), timeout=T)
-        raise VerificationError(f"{OUTSIDER}, not a recipient, could read entry {published[0][2].index}")
+        br.GetEntry(pb.service.GetEntryRequest(index=receipt.index), timeout=T)
+        raise VerificationError(f"{OUTSIDER}, not a recipient, could read entry {receipt.index}")
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.NOT_FOUND, f"{OUTSIDER} got {e.code().name}, not NOT_FOUND")
-    say(4, f"{OUTSIDER}, not a recipient, gets NOT_FOUND for entry {published[0][2].index}")
+    say(4, f"{OUTSIDER}, not a recipient, gets NOT_FOUND for entry {receipt.index}")
 
     # -- 5. The latest signed checkpoint. ----------------------------------
     newest = max(receipt.index for _, _, receipt in published)
@@ -182,15 +195,12 @@ def run(args):
         got = pa.GetEntry(pb.service.GetEntryRequest(index=index), timeout=T)
         check(got.index == index and got.entry == seen[index], f"GetEntry({index}) differs from the replay")
         leaf = merkle.leaf_hash(got.entry)  # computed here, not taken from the hub
-        proof = pa.GetInclusionProof(pb.service.InclusionProofRequest(index=index, tree_size=checkpoint.size), timeout=T)
+        request = pb.service.InclusionProofRequest(index=index, tree_size=checkpoint.size)
+        proof = pa.GetInclusionProof(request, timeout=T)
         check(proof.index == index and proof.tree_size == checkpoint.size, "the proof is for another entry or size")
         merkle.verify_inclusion(leaf, index, checkpoint.size, list(proof.hashes), checkpoint.root)
-        say(6, f"entry {index} is in the signed tree of size {checkpoint.size} (audit path of {len(proof.hashes)} hashes)")
-    alert, _, receipt = published[0]
-    by_key = pa.GetEntry(
-        pb.service.GetEntryRequest(alert=pb.service.AlertKey(publisher=PUBLISHER, id=alert.id)), timeout=T
-    )
-    check(by_key.index == receipt.index, "GetEntry by (publisher, id) finds another entry")
+        say(6, f"entry {index} is in the signed tree of size {checkpoint.size} "
+               f"(audit path of {len(proof.hashes)} hashes)")
     consistency = pa.GetConsistencyProof(
         pb.service.ConsistencyProofRequest(old_size=before.size, new_size=checkpoint.size), timeout=T
     )
@@ -206,10 +216,10 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--server", default="127.0.0.1:50051", help="hub address (default 127.0.0.1:50051)")
     p.add_argument("--certs", default=str(repo / "certs-dev"), help="folder laid out like certs-dev/")
-    p.add_argument("--log-key", default=str(repo / "certs-dev" / "log.pub"), help="the log's verifier key")
+    p.add_argument("--log-key", help="the log's verifier key file (default: CERTS/log.pub)")
     p.add_argument("--genesis", help="pinned hex SHA-256 of the genesis roster payload")
     p.add_argument("--alerts", type=int, default=1, help="how many alerts CO publishes (default 1)")
-    p.add_argument("--generated", help="folder of generated code (python -m isthmus_client.protos); default: a temp dir")
+    p.add_argument("--generated", help="where to generate the protobuf code (default: a temp folder)")
     p.add_argument("--tls-name", help="expected server certificate name, when it is not the --server host")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds per call (default 15)")
     args = p.parse_args(argv)
@@ -217,11 +227,15 @@ def main(argv=None):
         p.error("--alerts must be at least 1")
     try:
         run(args)
-    except (VerificationError, dsse.SignatureError, note.NoteError, merkle.ProofError, roster.RosterError) as e:
+    except (VerificationError, dsse.SignatureError, note.NoteError, merkle.ProofError, roster.RosterError,
+            DecodeError) as e:
         print(f"VERIFICATION FAILED: {e}", file=sys.stderr)
         return 1
     except grpc.RpcError as e:
         print(f"the hub refused: {e.code().name}: {e.details()}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"cannot read {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
     except grpc.FutureTimeoutError:
         print(f"could not connect to {args.server} within {args.timeout} s", file=sys.stderr)
