@@ -108,10 +108,15 @@ pub(super) async fn checkpoint(cli: &Cli) -> Result<(), Failure> {
         .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
         .await?
         .into_inner();
-    if let Some(key) = log_key(cli)? {
-        crate::ledger::checkpoint::SignedCheckpoint::open(&cp.note, &key).context("checkpoint does not verify")?;
-    }
+    let verdict = match log_key(cli)? {
+        Some(key) => {
+            crate::ledger::checkpoint::SignedCheckpoint::open(&cp.note, &key).context("checkpoint does not verify")?;
+            format!("checkpoint of size {} verified with the log key {key}", cp.size)
+        }
+        None => "checkpoint NOT verified: give --log-key (the log's verifier key) to check it".to_owned(),
+    };
     print!("{}", cp.note);
+    eprintln!("{verdict}");
     Ok(())
 }
 

@@ -192,6 +192,15 @@ pub async fn main(cli: Cli) -> i32 {
         Ok(()) => 0,
         Err(Failure::Local(e)) if is_broken_pipe(&e) => 0,
         Err(Failure::Invalid) => 1,
+        Err(Failure::Refused(s)) if is_transport(&s) => {
+            eprintln!(
+                "isthmus: the connection to the hub failed: {}; a hub refuses during or right after the \
+                 TLS handshake any client certificate it does not trust (none, another CA, expired, not yet \
+                 valid), and logs why as \"TLS handshake refused\"",
+                std::error::Error::source(&s).map_or_else(|| s.message().to_owned(), error_chain)
+            );
+            2
+        }
         Err(Failure::Refused(s)) => {
             eprintln!("isthmus: the hub refused: {} ({:?})", s.message(), s.code());
             1
@@ -201,6 +210,11 @@ pub async fn main(cli: Cli) -> i32 {
             2
         }
     }
+}
+
+/// A status tonic made up because the connection failed, not one the hub sent.
+fn is_transport(s: &tonic::Status) -> bool {
+    s.code() == tonic::Code::Unknown && std::error::Error::source(s).is_some()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

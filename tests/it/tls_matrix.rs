@@ -85,6 +85,7 @@ async fn the_hub_refuses_every_wrong_client_identity() {
     let foreign = other.issue_client("CO", -1, 30).expect("cert");
     assert_handshake_refused(whoami(&server, &files(&fed, &foreign)).await, "another CA");
     still_serves(&s).await;
+    cli_says_the_handshake_was_refused(&server, &fed, &foreign).await;
 
     let expired = fed.ca.issue_client("CO", -10, -1).expect("cert");
     assert_handshake_refused(whoami(&server, &files(&fed, &expired)).await, "expired");
@@ -102,6 +103,36 @@ async fn the_hub_refuses_every_wrong_client_identity() {
     assert_unauthenticated(whoami(&server, &files(&fed, &unbound)).await, "not in the roster");
     still_serves(&s).await;
     s.stop().await;
+}
+
+/// The officers' CLI, given a certificate the hub does not trust, says the
+/// connection failed and where the hub logs why (exit 2, a local problem),
+/// instead of "the hub refused: transport error".
+async fn cli_says_the_handshake_was_refused(server: &str, fed: &DevFederation, cert: &Issued) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let (ca, crt, key) = (
+        write("ca.pem", &fed.ca.cert_pem()),
+        write("c.pem", &cert.cert_pem),
+        write("k.pem", &cert.key_pem),
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_isthmus"))
+        .args(["--server", server, "whoami", "--ca"])
+        .arg(&ca)
+        .arg("--cert")
+        .arg(&crt)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .await
+        .expect("run isthmus");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TLS handshake refused"), "{stderr}");
 }
 
 #[tokio::test]
