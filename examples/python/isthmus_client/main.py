@@ -1,6 +1,7 @@
 """The walkthrough, against a running hub: Colombia (CO) publishes a signed
 alert to Panama (PA) and the United States (US); Panama reads the ledger
-and checks everything it can without trusting the hub.
+and checks everything it can without trusting the hub, then asks the hub
+to describe itself by gRPC reflection.
 
     python -m isthmus_client --server 127.0.0.1:50051
 
@@ -17,7 +18,7 @@ import tempfile
 import grpc
 from google.protobuf.message import DecodeError
 
-from . import dsse, merkle, note, protos, roster
+from . import dsse, merkle, note, protos, reflection, roster
 from .alert import example_alert
 
 PUBLISHER, READER, OUTSIDER = "CO", "PA", "BR"
@@ -37,7 +38,7 @@ def say(step, message):
     print(f"[{step}] {message}", flush=True)
 
 
-def connect(pb, server, certs: pathlib.Path, who: str, tls_name, timeout):
+def channel_as(server, certs: pathlib.Path, who: str, tls_name, timeout):
     """A mutual-TLS channel as `who`: we check the hub's certificate against
     the federation CA, and the hub checks ours (certs-dev/<who>/client.pem)
     and maps its public key to a roster principal."""
@@ -51,7 +52,12 @@ def connect(pb, server, certs: pathlib.Path, who: str, tls_name, timeout):
     options = [("grpc.ssl_target_name_override", tls_name)] if tls_name else []
     channel = grpc.secure_channel(server, credentials, options)
     grpc.channel_ready_future(channel).result(timeout=timeout)
-    return pb.service_grpc.IsthmusStub(channel)
+    return channel
+
+
+def connect(pb, server, certs: pathlib.Path, who: str, tls_name, timeout):
+    """The Isthmus API over a mutual-TLS channel as `who`."""
+    return pb.service_grpc.IsthmusStub(channel_as(server, certs, who, tls_name, timeout))
 
 
 def verify_alert(pb, submission, in_force, reader):
@@ -207,6 +213,13 @@ def run(args):
     merkle.verify_consistency(before.size, checkpoint.size, list(consistency.hashes), before.root, checkpoint.root)
     say(6, f"the tree of size {checkpoint.size} extends the earlier one of size {before.size} unchanged "
            f"(consistency proof of {len(consistency.hashes)} hashes)")
+
+    # -- 7. Server reflection, as grpcurl would ask. -----------------------
+    services, methods = reflection.describe(channel_as(args.server, certs, READER, args.tls_name, T))
+    for want in ("isthmus.v1.Isthmus", "grpc.health.v1.Health"):
+        check(want in services, f"reflection does not list {want}: {services}")
+    check("Publish" in methods and "Subscribe" in methods, f"isthmus.v1.Isthmus resolves to methods {methods}")
+    say(7, f"reflection lists {len(services)} services; isthmus.v1.Isthmus has {', '.join(methods)}")
     print("OK: every check passed")
 
 
