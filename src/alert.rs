@@ -8,6 +8,7 @@
 
 use crate::ids::{AlertId, IdError, PrincipalId};
 use crate::pb;
+use crate::text::Lines;
 use prost::Message;
 
 /// How far in the future of the hub's clock `created` may be.
@@ -164,6 +165,12 @@ fn check_created(a: &pb::Alert, now: i64) -> Result<(), AlertError> {
 /// A syntactic BCP 47 check: 2-3 letter primary language, then subtags of
 /// 1-8 alphanumerics separated by '-'.
 fn check_language(tag: &str) -> Result<(), AlertError> {
+    if tag.len() > 64 {
+        return Err(field(
+            "language",
+            "longer than 64 bytes; a BCP 47 tag such as \"es-CO\" is short",
+        ));
+    }
     let mut parts = tag.split('-');
     let primary_ok = parts
         .next()
@@ -249,19 +256,66 @@ fn check_enums(a: &pb::Alert) -> Result<(), AlertError> {
     )
 }
 
-fn max_len(name: &'static str, s: &str, max: usize) -> Result<(), AlertError> {
-    match s.chars().count() <= max {
-        true => Ok(()),
-        false => Err(field(name, format!("longer than {max} characters"))),
+/// Most bytes (UTF-8) each free-text field may hold, and whether it may
+/// hold line breaks. Bytes, not characters: 8,000 four-byte characters are
+/// 32 kB, and every recipient, the auditor and the disk pay for bytes.
+/// The title is also at most 200 characters, to stay one line on screen.
+pub const MAX_TEXT_BYTES: [(&str, usize, Lines); 12] = [
+    ("title", 800, Lines::One),
+    ("summary", 16_000, Lines::Many),
+    ("network.name", 200, Lines::One),
+    ("network.aliases", 200, Lines::One),
+    ("network.description", 4_000, Lines::Many),
+    ("subjects.name", 200, Lines::One),
+    ("subjects.notes", 2_000, Lines::Many),
+    ("identifiers.value", 256, Lines::One),
+    ("identifiers.notes", 2_000, Lines::Many),
+    ("locations.name", 200, Lines::One),
+    ("references.relation", 64, Lines::One),
+    ("amends.reason", 2_000, Lines::Many),
+];
+
+/// Most characters in a title.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Every free-text field of `a` by the name [`MAX_TEXT_BYTES`] gives it.
+fn texts(a: &pb::Alert) -> Vec<(&'static str, &str)> {
+    let mut out = vec![("title", a.title.as_str()), ("summary", a.summary.as_str())];
+    if let Some(n) = &a.network {
+        out.push(("network.name", &n.name));
+        out.extend(n.aliases.iter().map(|x| ("network.aliases", x.as_str())));
+        out.push(("network.description", &n.description));
     }
+    for s in &a.subjects {
+        out.extend([("subjects.name", s.name.as_str()), ("subjects.notes", s.notes.as_str())]);
+    }
+    for i in &a.identifiers {
+        out.extend([
+            ("identifiers.value", i.value.as_str()),
+            ("identifiers.notes", i.notes.as_str()),
+        ]);
+    }
+    out.extend(a.locations.iter().map(|l| ("locations.name", l.name.as_str())));
+    out.extend(
+        a.references
+            .iter()
+            .map(|r| ("references.relation", r.relation.as_str())),
+    );
+    out.extend(a.amends.iter().map(|m| ("amends.reason", m.reason.as_str())));
+    out
 }
 
 fn check_text(a: &pb::Alert) -> Result<(), AlertError> {
     if a.title.trim().is_empty() {
         return Err(field("title", "required: a one-line title"));
     }
-    max_len("title", &a.title, 200)?;
-    max_len("summary", &a.summary, 8000)?;
+    if a.title.chars().count() > MAX_TITLE_CHARS {
+        return Err(field("title", format!("longer than {MAX_TITLE_CHARS} characters")));
+    }
+    for (name, value) in texts(a) {
+        check_one_text(name, value)?;
+    }
+    check_countries(a)?;
     for l in &a.locations {
         let ok = (-90.0..=90.0).contains(&l.latitude) && (-180.0..=180.0).contains(&l.longitude);
         if !ok {
@@ -269,6 +323,49 @@ fn check_text(a: &pb::Alert) -> Result<(), AlertError> {
                 "locations",
                 "latitude must be in [-90, 90] and longitude in [-180, 180]",
             ));
+        }
+    }
+    Ok(())
+}
+
+fn check_one_text(name: &'static str, value: &str) -> Result<(), AlertError> {
+    let Some(&(_, max, lines)) = MAX_TEXT_BYTES.iter().find(|(n, _, _)| *n == name) else {
+        return Ok(());
+    };
+    if value.len() > max {
+        return Err(field(
+            name,
+            format!("{} bytes of UTF-8; at most {max} are allowed", value.len()),
+        ));
+    }
+    match crate::text::forbidden(value, lines) {
+        Some((at, c)) => Err(field(
+            name,
+            format!(
+                "character {at} is U+{:04X}, a control, line-break or bidirectional-override character; \
+                 free text may not carry terminal control codes or reorder what recipients see{}",
+                u32::from(c),
+                match lines {
+                    Lines::One => " (this field is one line)",
+                    Lines::Many => "",
+                }
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The optional country fields: empty or an assigned ISO 3166-1 alpha-2 code.
+fn check_countries(a: &pb::Alert) -> Result<(), AlertError> {
+    let fields = a
+        .subjects
+        .iter()
+        .map(|s| ("subjects.nationality", &s.nationality))
+        .chain(a.identifiers.iter().map(|i| ("identifiers.country", &i.country)))
+        .chain(a.locations.iter().map(|l| ("locations.country", &l.country)));
+    for (name, code) in fields {
+        if !code.is_empty() {
+            PrincipalId::country(code).map_err(id_err(name))?;
         }
     }
     Ok(())
@@ -404,7 +501,13 @@ pub(crate) mod tests {
             (|a| a.evaluation = None, "evaluation"),
             (|a| a.handling = vec![42], "handling"),
             (|a| a.title = " ".into(), "title"),
-            (|a| a.summary = "x".repeat(8001), "summary"),
+            (|a| a.summary = "x".repeat(16_001), "summary"),
+            (|a| a.summary = "é".repeat(8_001), "summary"),
+            (|a| a.title = "t\u{1b}[2K".into(), "title"),
+            (|a| a.title = "two\nlines".into(), "title"),
+            (|a| a.summary = "a\u{202e}b".into(), "summary"),
+            (|a| a.summary = "cr\rline".into(), "summary"),
+            (|a| a.language = "es-".repeat(30), "language"),
             (
                 |a| {
                     a.subjects = vec![pb::Subject {

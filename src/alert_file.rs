@@ -180,6 +180,10 @@ pub struct AmendsFile {
     /// Why.
     #[serde(default)]
     pub reason: String,
+    /// True when the amendment deliberately reaches beyond the original's
+    /// audience (lower TLP or new recipients).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub widens_distribution: bool,
 }
 
 /// A field of the file that cannot be converted; the message says how to fix it.
@@ -386,6 +390,7 @@ impl AlertFile {
                 id: m.id.clone(),
                 kind: conv!(pb::AmendmentKind, "AMENDMENT_KIND").1(m.kind),
                 reason: m.reason.clone(),
+                widens_distribution: m.widens_distribution,
             }),
         }
     }
@@ -488,6 +493,7 @@ impl AmendsFile {
             id: self.id.clone(),
             kind: enum_in("amends.kind", "AMENDMENT_KIND", &self.kind, kind)?,
             reason: self.reason.clone(),
+            widens_distribution: self.widens_distribution,
         })
     }
 }

@@ -12,11 +12,87 @@ HKHMHNHRHTHUIDIEILIMINIOIQIRISITJEJMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLILKLRLSLTLU
 NANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURWSASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZ\
 TCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSYEYTZAZMZW";
 
+/// Number of officially assigned ISO 3166-1 alpha-2 codes.
+pub const ISO_3166_COUNT: usize = ISO_3166_ALPHA2.len() / 2;
+
+/// The position of `code` among the assigned ISO 3166-1 alpha-2 codes (in
+/// alphabetical order), found by binary search: eight comparisons at most,
+/// whatever the input, so a caller cannot make a lookup expensive.
+pub fn country_index(code: &str) -> Option<usize> {
+    let code = code.as_bytes();
+    if code.len() != 2 {
+        return None;
+    }
+    let (mut lo, mut hi) = (0, ISO_3166_COUNT);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        // In range: mid < ISO_3166_COUNT, so 2 * mid + 2 <= the list's length.
+        match ISO_3166_ALPHA2.as_bytes()[2 * mid..2 * mid + 2].cmp(code) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
 /// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code.
 pub fn is_iso_3166_alpha2(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|b| b.is_ascii_uppercase())
-        && ISO_3166_ALPHA2.as_bytes().chunks(2).any(|c| c == code.as_bytes())
+    country_index(code).is_some()
+}
+
+/// A set of ISO 3166-1 alpha-2 codes as a 249-bit map: membership, insertion
+/// and inclusion cost the same whatever the set holds, and it takes 32 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CountrySet([u64; 4]);
+
+impl CountrySet {
+    /// Adds `code`; false when it is not an assigned code.
+    pub fn insert(&mut self, code: &str) -> bool {
+        let Some(i) = country_index(code) else { return false };
+        // i < 249, so i / 64 < 4.
+        self.0[i / 64] |= 1 << (i % 64);
+        true
+    }
+
+    /// Whether `code` is in the set.
+    pub fn contains(&self, code: &str) -> bool {
+        country_index(code).is_some_and(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
+    }
+
+    /// Whether every code of `self` is in `other`.
+    pub fn is_subset(&self, other: &CountrySet) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & !b == 0)
+    }
+
+    /// How many codes it holds.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+
+    /// The codes of `self` missing from `other`, in alphabetical order.
+    pub fn missing_from(&self, other: &CountrySet) -> Vec<&'static str> {
+        (0..ISO_3166_COUNT)
+            .filter(|&i| self.0[i / 64] & !other.0[i / 64] & (1 << (i % 64)) != 0)
+            .filter_map(|i| ISO_3166_ALPHA2.get(2 * i..2 * i + 2))
+            .collect()
+    }
+}
+
+impl<'a> FromIterator<&'a str> for CountrySet {
+    /// The assigned codes among `codes` (others are skipped).
+    fn from_iter<I: IntoIterator<Item = &'a str>>(codes: I) -> Self {
+        let mut set = CountrySet::default();
+        for c in codes {
+            set.insert(c);
+        }
+        set
+    }
 }
 
 /// A roster principal: a delegation (ISO 3166-1 alpha-2) or another role
@@ -121,6 +197,29 @@ mod tests {
         for bad in ["XX", "co", "C", "COL", "ZZ", ""] {
             assert!(!is_iso_3166_alpha2(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn country_lookup_is_exact_and_sets_compare() {
+        let listed: Vec<&str> = (0..ISO_3166_COUNT)
+            .map(|i| &ISO_3166_ALPHA2[2 * i..2 * i + 2])
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(listed, sorted, "binary search needs the list in order");
+        for (i, c) in listed.iter().enumerate() {
+            assert_eq!(country_index(c), Some(i));
+        }
+        for bad in ["AA", "ZZ", "A", "", "co", "\u{0}\u{0}"] {
+            assert_eq!(country_index(bad), None, "{bad:?}");
+        }
+        let small: CountrySet = ["PA", "US"].into_iter().collect();
+        let big: CountrySet = ["PA", "US", "CO", "XX"].into_iter().collect();
+        assert_eq!((small.len(), big.len()), (2, 3));
+        assert!(small.is_subset(&big) && !big.is_subset(&small));
+        assert_eq!(big.missing_from(&small), ["CO"]);
+        assert!(big.contains("CO") && !big.contains("BR") && !big.contains("XX"));
+        assert!(CountrySet::default().is_empty());
     }
 
     #[test]

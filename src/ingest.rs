@@ -11,6 +11,7 @@
 use crate::alert::{Recipients, ValidAlert};
 use crate::crypto::{Rule, Signature, SignatureError};
 use crate::envelope;
+use crate::ids::CountrySet;
 use crate::ledger::entry::NewEntry;
 use crate::pb;
 use crate::roster::{unix_to_pb, Member, Role, Roster, SpkiHash};
@@ -84,6 +85,14 @@ pub enum PublishError {
     /// The amended alert does not exist.
     #[error("amends.id {0:?}: you have no earlier alert with that id")]
     AmendsMissing(String),
+    /// The amendment reaches beyond the original's audience unasked.
+    #[error("this amendment of {id:?} widens its distribution ({how}); set amends.widens_distribution = true if you mean to")]
+    Widens {
+        /// The amended alert.
+        id: String,
+        /// What widens.
+        how: String,
+    },
     /// Another envelope already took this (publisher, id).
     #[error("alert id {0:?} was already published with different content; choose a new id (corrections use amends)")]
     IdTaken(String),
@@ -103,7 +112,7 @@ impl PublishError {
             | PublishError::KeyNotValid(_)
             | PublishError::Spoofed { .. } => Code::PermissionDenied,
             PublishError::TooLarge(_) => Code::ResourceExhausted,
-            PublishError::AmendsMissing(_) => Code::FailedPrecondition,
+            PublishError::AmendsMissing(_) | PublishError::Widens { .. } => Code::FailedPrecondition,
             PublishError::IdTaken(_) => Code::AlreadyExists,
             PublishError::Internal(_) => Code::Unavailable,
             _ => Code::InvalidArgument,
@@ -129,19 +138,98 @@ pub struct Accepted {
     pub entry: NewEntry,
 }
 
-/// Runs every check on `env` from `caller` at Unix time `now`.
-/// `amended_exists` answers whether the caller has an alert with a given id.
+/// Runs every check on `env` from `caller` with the hub's `stamp`.
+/// `original` finds the caller's earlier alert with a given id (for
+/// `amends`).
 pub fn check(
     env: &pb::Envelope,
     caller: Caller<'_>,
     roster: &Roster,
-    now: i64,
-    amended_exists: impl Fn(&str) -> bool,
+    stamp: &impl AsStamp,
+    original: impl FnMut(&str) -> Option<Original>,
 ) -> Result<Accepted, PublishError> {
-    let signed = check_authorship(env, caller.member, roster, now)?;
+    let signed = check_authorship(env, caller.member, roster, stamp.now())?;
     let pae = envelope::pae(&env.payload_type, &env.payload);
     signed.judge(signed.key.verify(&pae, &signed.sig, Rule::Strict))?;
-    check_content(env, caller, roster, now, amended_exists)
+    check_content(env, &signed, caller, roster, stamp, original)
+}
+
+/// Bytes of random salt in each accepted submission.
+pub const SALT_BYTES: usize = 16;
+
+/// What the hub adds to a submission when it accepts it: its clock (Unix
+/// seconds) and a random salt that makes the entry's leaf hash
+/// unpredictable to anyone who has not received the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The hub's clock.
+    pub now: i64,
+    /// The entry's salt.
+    pub salt: [u8; SALT_BYTES],
+}
+
+impl Stamp {
+    /// A stamp for a new entry: `now` and a fresh salt from the OS.
+    pub fn fresh(now: i64) -> Self {
+        let mut salt = [0u8; SALT_BYTES];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+        Stamp { now, salt }
+    }
+}
+
+/// A stamp as stored, whatever its salt's length (entries written before
+/// salts have none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedStamp {
+    /// The acceptance time.
+    pub now: i64,
+    /// The salt as stored.
+    pub salt: Vec<u8>,
+}
+
+impl RecordedStamp {
+    /// The stamp a stored submission records, for re-running the checks
+    /// (`None` when it lacks the acceptance time).
+    pub fn of(s: &pb::Submission) -> Option<Self> {
+        let now = s.accepted.as_ref()?.seconds;
+        Some(RecordedStamp {
+            now,
+            salt: s.salt.clone(),
+        })
+    }
+}
+
+/// What the checks need to know about the earlier alert an amendment
+/// points at: who could read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Original {
+    /// Its TLP label (the `Tlp` enum value; larger is more restrictive).
+    pub tlp: i32,
+    /// Its recipients as stored (`ALL` expanded).
+    pub recipients: CountrySet,
+}
+
+impl Original {
+    /// The original as recorded in a stored submission entry.
+    pub fn of_entry(bytes: &[u8]) -> Option<Original> {
+        let e = crate::ledger::entry::decode(bytes).ok()?;
+        let crate::ledger::entry::Body::Submission(s) = crate::ledger::entry::body(&e) else {
+            return None;
+        };
+        let payload = &s.envelope.as_ref()?.payload;
+        let tlp = TlpView::decode(payload.as_slice()).ok()?.tlp;
+        Some(Original {
+            tlp,
+            recipients: s.recipients.iter().map(String::as_str).collect(),
+        })
+    }
+}
+
+/// Just field 5 (`tlp`) of an encoded `isthmus.v1.Alert`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct TlpView {
+    #[prost(int32, tag = "5")]
+    tlp: i32,
 }
 
 /// The signature an envelope carries and the roster key it must verify
@@ -155,6 +243,9 @@ pub struct Authorship {
     pub sig: Signature,
     /// The key id as sent.
     pub key_id: String,
+    /// The first second the key is no longer valid: the entry cannot be
+    /// stamped with a later acceptance time.
+    pub valid_until: i64,
 }
 
 impl Authorship {
@@ -200,19 +291,22 @@ pub fn check_authorship(
         key: key.key,
         sig,
         key_id,
+        valid_until: key.not_after,
     })
 }
 
 /// Checks the alert itself against the caller and roster and builds the
 /// ledger entry exactly as the hub stores it (so an auditor re-running this
-/// with the recorded `now` must obtain the stored bytes).
+/// with the recorded stamp must obtain the stored bytes).
 pub fn check_content(
     env: &pb::Envelope,
+    signed: &Authorship,
     caller: Caller<'_>,
     roster: &Roster,
-    now: i64,
-    amended_exists: impl Fn(&str) -> bool,
+    stamp: &impl AsStamp,
+    mut original: impl FnMut(&str) -> Option<Original>,
 ) -> Result<Accepted, PublishError> {
+    let now = stamp.now();
     let alert = ValidAlert::parse(&env.payload, now)?;
     if alert.publisher != caller.member.id {
         return Err(PublishError::Spoofed {
@@ -222,9 +316,8 @@ pub fn check_content(
     }
     let recipients = resolve_recipients(&alert.recipients, roster)?;
     if let Some(m) = &alert.alert.amends {
-        if !amended_exists(&m.id) {
-            return Err(PublishError::AmendsMissing(m.id.clone()));
-        }
+        let before = original(&m.id).ok_or_else(|| PublishError::AmendsMissing(m.id.clone()))?;
+        check_widening(m, &before, alert.tlp, &recipients)?;
     }
     let submission = pb::Submission {
         envelope: Some(env.clone()),
@@ -232,9 +325,69 @@ pub fn check_content(
         tls_spki_sha256: caller.spki.to_vec(),
         accepted: Some(unix_to_pb(now)),
         recipients,
+        salt: stamp.salt().to_vec(),
     };
-    let entry = NewEntry::submission(submission, alert.id.as_str());
+    let entry = NewEntry::submission(submission, alert.id.as_str(), signed.valid_until);
     Ok(Accepted { alert, entry })
+}
+
+/// The two forms of stamp [`check_content`] takes: a fresh one, or one as
+/// recorded in a stored entry.
+pub trait AsStamp {
+    /// The acceptance time.
+    fn now(&self) -> i64;
+    /// The salt.
+    fn salt(&self) -> &[u8];
+}
+
+impl AsStamp for Stamp {
+    fn now(&self) -> i64 {
+        self.now
+    }
+    fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+}
+
+impl AsStamp for RecordedStamp {
+    fn now(&self) -> i64 {
+        self.now
+    }
+    fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+}
+
+/// An amendment may reach beyond the original's audience (a lower TLP or
+/// recipients the original did not have) only when it says so: only the
+/// originator can amend, and it must mean to widen.
+fn check_widening(
+    m: &pb::Amendment,
+    before: &Original,
+    tlp: pb::Tlp,
+    recipients: &[String],
+) -> Result<(), PublishError> {
+    if m.widens_distribution {
+        return Ok(());
+    }
+    let now: CountrySet = recipients.iter().map(String::as_str).collect();
+    let added = now.missing_from(&before.recipients);
+    let lower = (tlp as i32) < before.tlp;
+    if added.is_empty() && !lower {
+        return Ok(());
+    }
+    let mut how = Vec::new();
+    if lower {
+        let name = |v: i32| pb::Tlp::try_from(v).map_or("?".into(), |t| t.as_str_name().to_owned());
+        how.push(format!("TLP {} -> {}", name(before.tlp), name(tlp as i32)));
+    }
+    if !added.is_empty() {
+        how.push(format!("new recipients {}", added.join(",")));
+    }
+    Err(PublishError::Widens {
+        id: m.id.clone(),
+        how: how.join(" and "),
+    })
 }
 
 fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> {

@@ -40,6 +40,8 @@ pub enum Audience {
 struct EntryHeader {
     #[prost(message, optional, tag = "3")]
     roster: Option<Nothing>,
+    #[prost(message, optional, tag = "4")]
+    roster_entry: Option<Nothing>,
     #[prost(message, optional, tag = "2")]
     submission: Option<SubmissionHeader>,
 }
@@ -65,7 +67,12 @@ impl Audience {
                 publisher: s.principal,
                 recipients: s.recipients,
             },
-            Ok(EntryHeader { roster: Some(_), .. }) => Audience::Roster,
+            Ok(
+                EntryHeader { roster: Some(_), .. }
+                | EntryHeader {
+                    roster_entry: Some(_), ..
+                },
+            ) => Audience::Roster,
             _ => Audience::Unknown,
         }
     }
@@ -73,7 +80,7 @@ impl Audience {
     /// The audience of a decoded entry.
     pub fn of(entry: &pb::Entry) -> Audience {
         match &entry.body {
-            Some(pb::entry::Body::Roster(_)) => Audience::Roster,
+            Some(pb::entry::Body::Roster(_) | pb::entry::Body::RosterEntry(_)) => Audience::Roster,
             Some(pb::entry::Body::Submission(s)) => Audience::Alert {
                 publisher: s.principal.clone(),
                 recipients: s.recipients.clone(),

@@ -60,6 +60,28 @@ pub enum ChangeError {
         /// Issue time offered.
         issued: i64,
     },
+    /// The roster claims to be issued after the time it is accepted.
+    #[error(
+        "roster issued at {issued} is later than the time it is accepted ({accepted}); a roster takes effect \
+         only once issued: fix the issuing clock or wait until then"
+    )]
+    IssuedLater {
+        /// Issue time, Unix seconds.
+        issued: i64,
+        /// Acceptance time.
+        accepted: i64,
+    },
+    /// The roster was issued too long before it is accepted.
+    #[error(
+        "roster issued at {issued} is more than 30 days before the time it is accepted ({accepted}); \
+         draw up and approve a new roster"
+    )]
+    TooOld {
+        /// Issue time, Unix seconds.
+        issued: i64,
+        /// Acceptance time.
+        accepted: i64,
+    },
     /// An approval does not come from a delegation signing key of the
     /// approving roster, valid at the issue time.
     #[error("approval {index} (key id {key_id}): {reason}")]
@@ -119,11 +141,39 @@ pub fn seal(roster: &Roster, approvals: Vec<pb::Signature>) -> pb::Envelope {
     }
 }
 
+/// Longest time between a roster's `issued` and its acceptance by the hub:
+/// long enough to collect approvals from delegations in twenty capitals,
+/// short enough that an approved roster cannot be held back for months and
+/// slipped in after the situation it was approved for has changed.
+pub const MAX_ROSTER_AGE_SECS: i64 = 30 * 24 * 3600;
+
+/// An accepted roster, and until when its approvals hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The roster.
+    pub roster: Roster,
+    /// The first second at which one of the approving keys counted is no
+    /// longer valid: the roster cannot be stamped as accepted from then on.
+    pub valid_until: i64,
+}
+
 /// The roster in `env`, if the rule above accepts it after `in_force`
 /// (`None` for the genesis roster), with approvals checked under `rule`: the
 /// hub applies [`Rule::Strict`] before appending a roster, the audit
 /// [`Rule::Cofactored`] (a superset, see [`crate::crypto`]).
-pub fn open(env: &pb::Envelope, in_force: Option<&Roster>, rule: Rule) -> Result<Roster, ChangeError> {
+///
+/// `accepted` is when the hub accepts it (the hub's clock) or accepted it
+/// (as recorded; `None` for rosters written before acceptance times were
+/// recorded). Then the roster must have been issued no later than that and
+/// at most [`MAX_ROSTER_AGE_SECS`] before, and every approving key must be
+/// valid at that time as well as at the issue time: keys that expired
+/// cannot approve a roster back-dated to when they were valid.
+pub fn open(
+    env: &pb::Envelope,
+    in_force: Option<&Roster>,
+    accepted: Option<i64>,
+    rule: Rule,
+) -> Result<Opened, ChangeError> {
     let roster = roster_of(env)?;
     let terms = roster.terms();
     let previous = in_force.map_or(0, |r| r.terms().version);
@@ -141,9 +191,13 @@ pub fn open(env: &pb::Envelope, in_force: Option<&Roster>, rule: Rule) -> Result
             });
         }
     }
+    if let Some(at) = accepted {
+        check_age(terms.issued, at)?;
+    }
     let authority = in_force.unwrap_or(&roster);
     let message = pae(pb::ROSTER_PAYLOAD_TYPE, &env.payload);
     let mut approvers = BTreeSet::new();
+    let mut valid_until = i64::MAX;
     for (index, s) in env.signatures.iter().enumerate() {
         let fail = |reason: &str| ChangeError::Approval {
             index,
@@ -159,11 +213,15 @@ pub fn open(env: &pb::Envelope, in_force: Option<&Roster>, rule: Rule) -> Result
         if !key.valid_at(terms.issued) {
             return Err(fail("the key is not valid at the roster's issued time"));
         }
+        if accepted.is_some_and(|at| !key.valid_at(at)) {
+            return Err(fail("the key is not valid at the time the roster is accepted"));
+        }
         let sig = Signature::from_slice(&s.sig).map_err(|_| fail("signature is not 64 bytes"))?;
         if let Err(e) = key.key.verify(&message, &sig, rule) {
             return Err(fail(&format!("signature does not verify: {e}")));
         }
         approvers.insert(owner.id.to_string());
+        valid_until = valid_until.min(key.not_after);
     }
     let needed = authority.terms().quorum;
     if approvers.len() < needed as usize {
@@ -174,7 +232,19 @@ pub fn open(env: &pb::Envelope, in_force: Option<&Roster>, rule: Rule) -> Result
             approvers: approvers.into_iter().collect::<Vec<_>>().join(", "),
         });
     }
-    Ok(roster)
+    Ok(Opened { roster, valid_until })
+}
+
+/// A roster accepted at `at` must have been issued by then, and not more
+/// than [`MAX_ROSTER_AGE_SECS`] before.
+fn check_age(issued: i64, at: i64) -> Result<(), ChangeError> {
+    if issued > at {
+        return Err(ChangeError::IssuedLater { issued, accepted: at });
+    }
+    if at - issued > MAX_ROSTER_AGE_SECS {
+        return Err(ChangeError::TooOld { issued, accepted: at });
+    }
+    Ok(())
 }
 
 /// The roster in a stored roster envelope, without checking approvals
@@ -298,13 +368,11 @@ mod tests {
     fn genesis_needs_its_own_quorum() {
         let f = Fed::new();
         let g = f.roster(1, 100, None);
-        assert_eq!(
-            open(&f.sealed(&g, &["CO", "US"]), None, Rule::Strict).expect("2 of 3"),
-            g
-        );
-        let e = open(&f.sealed(&g, &["CO"]), None, Rule::Strict).expect_err("1 of 3");
+        let opened = open(&f.sealed(&g, &["CO", "US"]), None, None, Rule::Strict).expect("2 of 3");
+        assert_eq!((&opened.roster, opened.valid_until), (&g, 1_000));
+        let e = open(&f.sealed(&g, &["CO"]), None, None, Rule::Strict).expect_err("1 of 3");
         assert!(matches!(e, ChangeError::Quorum { needed: 2, got: 1, .. }), "{e}");
-        let e = open(&f.sealed(&g, &["PA", "PA"]), None, Rule::Strict).expect_err("one delegation twice");
+        let e = open(&f.sealed(&g, &["PA", "PA"]), None, None, Rule::Strict).expect_err("one delegation twice");
         assert!(matches!(e, ChangeError::Quorum { got: 1, .. }), "{e}");
     }
 
@@ -314,27 +382,27 @@ mod tests {
         let g = f.roster(1, 100, None);
         let forged = SigningKey::generate();
         let next = f.roster(2, 200, Some(&forged));
-        assert!(open(&f.sealed(&next, &["PA", "US"]), Some(&g), Rule::Strict).is_ok());
+        assert!(open(&f.sealed(&next, &["PA", "US"]), Some(&g), None, Rule::Strict).is_ok());
 
         // The key being added cannot vouch for itself.
         let self_vouched = seal(&next, vec![approve(&next, &forged), approve(&next, f.key("PA"))]);
-        let e = open(&self_vouched, Some(&g), Rule::Strict).expect_err("new key approving");
+        let e = open(&self_vouched, Some(&g), None, Rule::Strict).expect_err("new key approving");
         assert!(
             e.to_string().contains("not a signing key of the approving roster"),
             "{e}"
         );
 
         // No replay of an old roster, no skipping, no going back in time.
-        let e = open(&f.sealed(&g, &["PA", "US"]), Some(&next), Rule::Strict).expect_err("replay");
+        let e = open(&f.sealed(&g, &["PA", "US"]), Some(&next), None, Rule::Strict).expect_err("replay");
         assert!(matches!(e, ChangeError::Version { previous: 2, got: 1 }), "{e}");
         let skip = f.roster(3, 200, None);
         assert!(matches!(
-            open(&f.sealed(&skip, &["PA", "US"]), Some(&g), Rule::Strict),
+            open(&f.sealed(&skip, &["PA", "US"]), Some(&g), None, Rule::Strict),
             Err(ChangeError::Version { .. })
         ));
         let early = f.roster(2, 100, None);
         assert!(matches!(
-            open(&f.sealed(&early, &["PA", "US"]), Some(&g), Rule::Strict),
+            open(&f.sealed(&early, &["PA", "US"]), Some(&g), None, Rule::Strict),
             Err(ChangeError::NotLater { .. })
         ));
     }
@@ -346,19 +414,57 @@ mod tests {
         let mut tampered = f.sealed(&f.roster(2, 200, None), &["PA", "US"]);
         let mut changed = f.roster(2, 200, Some(&SigningKey::generate()));
         tampered.payload = payload(&changed);
-        let e = open(&tampered, Some(&g), Rule::Strict).expect_err("payload changed after approval");
+        let e = open(&tampered, Some(&g), None, Rule::Strict).expect_err("payload changed after approval");
         assert!(e.to_string().contains("signature does not verify"), "{e}");
 
         changed = f.roster(2, 5_000, None);
-        let e = open(&f.sealed(&changed, &["PA", "US"]), Some(&g), Rule::Strict).expect_err("keys expired at issue");
+        let e =
+            open(&f.sealed(&changed, &["PA", "US"]), Some(&g), None, Rule::Strict).expect_err("keys expired at issue");
         assert!(e.to_string().contains("not valid at the roster's issued time"), "{e}");
 
         let mut as_alert = f.sealed(&f.roster(2, 200, None), &["PA", "US"]);
         as_alert.payload_type = pb::ALERT_PAYLOAD_TYPE.into();
         assert!(matches!(
-            open(&as_alert, Some(&g), Rule::Strict),
+            open(&as_alert, Some(&g), None, Rule::Strict),
             Err(ChangeError::PayloadType(_))
         ));
+    }
+
+    /// The back-dating attack: keys that expired cannot approve a roster
+    /// issued back when they were valid, because they must also be valid at
+    /// the time the roster is accepted; and a roster cannot be issued after
+    /// its acceptance or long before it.
+    #[test]
+    fn approving_keys_must_be_valid_when_the_roster_is_accepted() {
+        let f = Fed::new();
+        let g = f.roster(1, 100, None);
+        let next = f.sealed(&f.roster(2, 900, None), &["PA", "US"]);
+        assert!(
+            open(&next, Some(&g), Some(950), Rule::Strict).is_ok(),
+            "keys valid until 1,000"
+        );
+        let e = open(&next, Some(&g), Some(1_200), Rule::Strict).expect_err("keys expired at 1,000");
+        assert!(
+            e.to_string().contains("not valid at the time the roster is accepted"),
+            "{e}"
+        );
+        assert!(
+            open(&next, Some(&g), None, Rule::Strict).is_ok(),
+            "legacy entries: issue time only"
+        );
+        let e = open(&next, Some(&g), Some(899), Rule::Strict).expect_err("issued after acceptance");
+        assert!(
+            matches!(
+                e,
+                ChangeError::IssuedLater {
+                    issued: 900,
+                    accepted: 899
+                }
+            ),
+            "{e}"
+        );
+        let e = open(&next, Some(&g), Some(900 + MAX_ROSTER_AGE_SECS + 1), Rule::Strict).expect_err("too old");
+        assert!(matches!(e, ChangeError::TooOld { .. }), "{e}");
     }
 
     #[test]

@@ -107,6 +107,23 @@ pub enum Reason {
         /// The key id of the roster key.
         key_id: String,
     },
+    /// An acceptance time earlier than one recorded before it: the hub keeps
+    /// them in order, so the entry was back-dated or moved.
+    #[error("accepted at {accepted}, earlier than an entry before it ({previous}): acceptance times never go back along the ledger, so this entry was back-dated or moved")]
+    TimeWentBack {
+        /// This entry's acceptance time.
+        accepted: i64,
+        /// The latest before it.
+        previous: i64,
+    },
+    /// A submission accepted before the roster in force was issued.
+    #[error("accepted at {accepted}, before the roster in force was issued ({issued})")]
+    BeforeRoster {
+        /// The submission's acceptance time.
+        accepted: i64,
+        /// The roster's issue time.
+        issued: i64,
+    },
     /// The stored bytes differ from what ingest produces for the envelope.
     #[error("the stored entry is not byte for byte what ingest records for this envelope (principal, TLS key, time, recipients or encoding differ)")]
     NotReproduced,

@@ -17,31 +17,40 @@ use super::report::Counts;
 use super::signatures::Pending;
 use crate::crypto::Rule;
 use crate::envelope;
-use crate::ingest::{self, Caller};
-use crate::ledger::entry;
+use crate::ingest::{self, Caller, Original, RecordedStamp};
+use crate::ledger::entry::{self, Body};
 use crate::pb;
 use crate::roster::{Roster, SpkiHash};
 use crate::roster_change;
 
-/// Compact name of a (publisher, alert id) pair: the first 16 bytes of
-/// `SHA-256(publisher || 0x00 || id)`, so millions of ids fit in tens of MiB.
-type AlertKey = [u8; 16];
+/// Name of a (publisher, alert id) pair: `SHA-256(publisher || 0x00 || id)`,
+/// 32 bytes whatever the id's length, and collision-free for as long as
+/// SHA-256 is (a truncated hash would let a birthday collision between two
+/// of one delegation's own ids pass for a duplicate).
+type AlertKey = [u8; 32];
 
 fn alert_key(publisher: &str, id: &str) -> AlertKey {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(publisher.as_bytes());
     ctx.update(&[0]);
     ctx.update(id.as_bytes());
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&ctx.finish().as_ref()[..16]);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
     key
 }
 
-/// The state the rules need as the scan advances: the roster in force and
-/// every alert recorded so far (with the index that recorded it).
+/// Reads an earlier entry of the export by index (for amendments, which
+/// are checked against the alert they amend).
+pub(crate) type Lookup<'a> = dyn FnMut(u64) -> Option<Vec<u8>> + 'a;
+
+/// The state the rules need as the scan advances: the roster in force, the
+/// latest acceptance time, and every alert recorded so far (with the index
+/// that recorded it).
 #[derive(Debug, Default)]
 pub(crate) struct Rules {
     roster: Option<Roster>,
+    /// The latest acceptance time recorded so far: none may be earlier.
+    last_accepted: i64,
     seen: HashMap<AlertKey, u64>,
     genesis: Option<[u8; 32]>,
 }
@@ -57,27 +66,50 @@ impl Rules {
 
     /// Checks entry `index` (its exact stored bytes); returns the signature
     /// still to verify, if it is a submission.
-    pub fn check(&mut self, index: u64, bytes: &[u8], counts: &mut Counts) -> Result<Option<Pending>, Reason> {
+    pub fn check(
+        &mut self,
+        index: u64,
+        bytes: &[u8],
+        counts: &mut Counts,
+        lookup: &mut Lookup<'_>,
+    ) -> Result<Option<Pending>, Reason> {
         let decoded = entry::decode(bytes).map_err(Reason::Decode)?;
-        match decoded.body {
-            Some(pb::entry::Body::Roster(env)) => {
-                let roster =
-                    roster_change::open(&env, self.roster.as_ref(), Rule::Cofactored).map_err(Reason::Roster)?;
-                if index == 0 {
-                    let got = roster_change::genesis_hash(&env);
-                    if self.genesis.is_some_and(|pin| pin != got) {
-                        return Err(Reason::GenesisNotPinned(hex::encode(got)));
-                    }
-                    counts.genesis_roster_sha256 = Some(hex::encode(got));
-                }
-                self.roster = Some(roster);
-                counts.roster_entries += 1;
-                Ok(None)
+        if let Some(at) = entry::accepted(&decoded) {
+            if at < self.last_accepted {
+                return Err(Reason::TimeWentBack {
+                    accepted: at,
+                    previous: self.last_accepted,
+                });
             }
-            _ if index == 0 => Err(Reason::NoGenesis),
-            Some(pb::entry::Body::Submission(s)) => self.submission(index, &s, bytes, counts).map(Some),
-            None => Err(Reason::EmptyEntry),
+            self.last_accepted = at;
         }
+        match entry::body(&decoded) {
+            Body::Roster { envelope, accepted } => self.roster(index, envelope, accepted, counts).map(|()| None),
+            _ if index == 0 => Err(Reason::NoGenesis),
+            Body::Submission(s) => self.submission(index, s, bytes, counts, lookup).map(Some),
+            Body::Empty => Err(Reason::EmptyEntry),
+        }
+    }
+
+    fn roster(
+        &mut self,
+        index: u64,
+        env: &pb::Envelope,
+        accepted: Option<i64>,
+        counts: &mut Counts,
+    ) -> Result<(), Reason> {
+        let opened =
+            roster_change::open(env, self.roster.as_ref(), accepted, Rule::Cofactored).map_err(Reason::Roster)?;
+        if index == 0 {
+            let got = roster_change::genesis_hash(env);
+            if self.genesis.is_some_and(|pin| pin != got) {
+                return Err(Reason::GenesisNotPinned(hex::encode(got)));
+            }
+            counts.genesis_roster_sha256 = Some(hex::encode(got));
+        }
+        self.roster = Some(opened.roster);
+        counts.roster_entries += 1;
+        Ok(())
     }
 
     fn submission(
@@ -86,20 +118,32 @@ impl Rules {
         s: &pb::Submission,
         bytes: &[u8],
         counts: &mut Counts,
+        lookup: &mut Lookup<'_>,
     ) -> Result<Pending, Reason> {
         let roster = self.roster.as_ref().ok_or(Reason::NoGenesis)?;
         let env = s.envelope.as_ref().ok_or(Reason::NoEnvelope)?;
-        let now = s.accepted.as_ref().ok_or(Reason::NoAcceptanceTime)?.seconds;
+        let stamp = RecordedStamp::of(s).ok_or(Reason::NoAcceptanceTime)?;
+        let issued = roster.terms().issued;
+        if stamp.now < issued {
+            return Err(Reason::BeforeRoster {
+                accepted: stamp.now,
+                issued,
+            });
+        }
         let member = roster
             .member(&s.principal)
             .ok_or_else(|| Reason::UnknownPrincipal(s.principal.chars().take(100).collect()))?;
         let spki = bound_spki(s, &member.tls_spki)?;
-        let signed = ingest::check_authorship(env, member, roster, now).map_err(Reason::Refused)?;
+        let signed = ingest::check_authorship(env, member, roster, stamp.now).map_err(Reason::Refused)?;
         let publisher = member.id.as_str();
         let seen = &self.seen;
         let caller = Caller { member, spki: &spki };
-        let exists = |id: &str| seen.contains_key(&alert_key(publisher, id));
-        let accepted = ingest::check_content(env, caller, roster, now, exists).map_err(Reason::Refused)?;
+        let original = |id: &str| {
+            let at = *seen.get(&alert_key(publisher, id))?;
+            Original::of_entry(&lookup(at)?)
+        };
+        let accepted =
+            ingest::check_content(env, &signed, caller, roster, &stamp, original).map_err(Reason::Refused)?;
         if accepted.entry.bytes != bytes {
             return Err(Reason::NotReproduced);
         }
@@ -146,33 +190,59 @@ mod tests {
         assert_eq!(alert_key("CO", "a"), alert_key("CO", "a"));
     }
 
+    fn check(rules: &mut Rules, index: u64, bytes: &[u8]) -> Result<Option<Pending>, Reason> {
+        rules.check(index, bytes, &mut Counts::default(), &mut |_| None)
+    }
+
     #[test]
     fn entry_zero_must_be_a_roster() {
         let mut rules = Rules::default();
-        let sub = NewEntry::submission(pb::Submission::default(), "x");
-        let err = rules.check(0, &sub.bytes, &mut Counts::default()).unwrap_err();
-        assert!(matches!(err, Reason::NoGenesis));
+        let sub = NewEntry::raw(
+            pb::Entry {
+                body: Some(pb::entry::Body::Submission(pb::Submission::default())),
+            }
+            .encode_to_vec(),
+            entry::EntryKey::Roster,
+        );
+        assert!(matches!(check(&mut rules, 0, &sub.bytes), Err(Reason::NoGenesis)));
         let empty = pb::Entry { body: None }.encode_to_vec();
-        assert!(matches!(
-            rules.check(0, &empty, &mut Counts::default()),
-            Err(Reason::NoGenesis)
-        ));
-        assert!(matches!(
-            rules.check(0, b"\xff", &mut Counts::default()),
-            Err(Reason::Decode(_))
-        ));
+        assert!(matches!(check(&mut rules, 0, &empty), Err(Reason::NoGenesis)));
+        assert!(matches!(check(&mut rules, 0, b"\xff"), Err(Reason::Decode(_))));
     }
 
     #[test]
     fn invalid_roster_entry_is_refused() {
-        let bad = NewEntry::roster(pb::Envelope {
+        let env = pb::Envelope {
             payload: pb::Roster::default().encode_to_vec(),
             payload_type: pb::ROSTER_PAYLOAD_TYPE.into(),
             signatures: vec![],
-        });
-        let err = Rules::default()
-            .check(0, &bad.bytes, &mut Counts::default())
-            .unwrap_err();
+        };
+        let bad = NewEntry::roster(env, 5, 10);
+        let err = check(&mut Rules::default(), 0, &bad.bytes).unwrap_err();
         assert!(matches!(err, Reason::Roster(_)));
+    }
+
+    #[test]
+    fn acceptance_times_may_not_go_back() {
+        let mut rules = Rules::default();
+        let at = |t: i64| {
+            let s = pb::Submission {
+                accepted: Some(crate::roster::unix_to_pb(t)),
+                ..Default::default()
+            };
+            NewEntry::submission(s, "x", i64::MAX).bytes
+        };
+        let _ = check(&mut rules, 1, &at(100));
+        let err = check(&mut rules, 2, &at(99)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Reason::TimeWentBack {
+                    accepted: 99,
+                    previous: 100
+                }
+            ),
+            "{err}"
+        );
     }
 }

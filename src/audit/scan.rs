@@ -34,6 +34,8 @@ pub(crate) fn scan(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), AuditError> {
     let mut scan = Scan {
+        reader,
+        size: cp.size,
         rules,
         sigs,
         range: CompactRange::new(),
@@ -50,6 +52,8 @@ pub(crate) fn scan(
 }
 
 struct Scan<'a> {
+    reader: &'a TileReader,
+    size: u64,
     rules: Rules,
     sigs: SigBatch,
     range: CompactRange,
@@ -91,7 +95,9 @@ impl Scan<'_> {
                 return self.fail(None, Reason::Fork { old_size: old.size });
             }
         }
-        match self.rules.check(i, bytes, self.counts) {
+        let (reader, size) = (self.reader, self.size);
+        let mut lookup = |at: u64| reader.entry(size, at).ok();
+        match self.rules.check(i, bytes, self.counts, &mut lookup) {
             Ok(Some(pending)) => self.sigs.push(i, pending),
             Ok(None) => Ok(()),
             Err(reason) => self.fail(Some(i), reason),

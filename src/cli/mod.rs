@@ -212,9 +212,10 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
-/// A status tonic made up because the connection failed, not one the hub sent.
+/// A status tonic made up because the connection failed (it has a source
+/// error), not one the hub sent.
 fn is_transport(s: &tonic::Status) -> bool {
-    s.code() == tonic::Code::Unknown && std::error::Error::source(s).is_some()
+    std::error::Error::source(s).is_some()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -41,9 +41,9 @@ pub(super) fn receipt(json: bool, alert: &pb::Alert, r: &pb::PublishReceipt) -> 
 
 pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
     let decoded = entry::decode(&e.entry).map_err(std::io::Error::other)?;
-    match decoded.body {
-        Some(pb::entry::Body::Submission(s)) => submission(json, e.index, &s),
-        Some(pb::entry::Body::Roster(env)) => {
+    match entry::body(&decoded) {
+        entry::Body::Submission(s) => submission(json, e.index, s),
+        entry::Body::Roster { envelope: env, .. } => {
             let r = pb::Roster::decode(env.payload.as_slice()).unwrap_or_default();
             let approvals = env.signatures.len();
             match json {
@@ -59,7 +59,7 @@ pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
                 )),
             }
         }
-        None => out(format!("#{}  (unknown entry kind)", e.index)),
+        entry::Body::Empty => out(format!("#{}  (unknown entry kind)", e.index)),
     }
 }
 
@@ -137,19 +137,22 @@ pub(super) fn verdict(json: bool, ok: bool, message: &str) -> std::io::Result<()
 
 /// One line saying what an entry is, without its content.
 pub(super) fn describe_entry(bytes: &[u8]) -> String {
-    match entry::decode(bytes).map(|e| e.body) {
-        Ok(Some(pb::entry::Body::Submission(s))) => {
-            let env = s.envelope.unwrap_or_default();
+    let Ok(decoded) = entry::decode(bytes) else {
+        return "an entry that does not decode".into();
+    };
+    match entry::body(&decoded) {
+        entry::Body::Submission(s) => {
+            let env = s.envelope.clone().unwrap_or_default();
             let id = pb::Alert::decode(env.payload.as_slice())
                 .map(|a| a.id)
                 .unwrap_or_default();
             let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
             format!("alert {id} from {} accepted {accepted}", s.principal)
         }
-        Ok(Some(pb::entry::Body::Roster(env))) => {
-            let r = pb::Roster::decode(env.payload.as_slice()).unwrap_or_default();
+        entry::Body::Roster { envelope, .. } => {
+            let r = pb::Roster::decode(envelope.payload.as_slice()).unwrap_or_default();
             format!("roster version {} of {} principals", r.version, r.principals.len())
         }
-        _ => "an entry that does not decode".into(),
+        entry::Body::Empty => "an empty entry".into(),
     }
 }

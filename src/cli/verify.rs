@@ -45,12 +45,17 @@ impl CheckArgs {
 pub(super) struct Verifier {
     roster: Option<Roster>,
     genesis: Option<[u8; 32]>,
+    last_accepted: i64,
 }
 
 impl Verifier {
     /// Reads (and checks) every roster entry below `until`.
     async fn load(rpc: &mut Client, until: u64, genesis: Option<[u8; 32]>) -> Result<Self, Failure> {
-        let mut v = Verifier { roster: None, genesis };
+        let mut v = Verifier {
+            roster: None,
+            genesis,
+            last_accepted: 0,
+        };
         if until == 0 {
             return Ok(v);
         }
@@ -75,20 +80,35 @@ impl Verifier {
     }
 
     /// Checks one entry; roster entries also become the roster in force.
+    /// Acceptance times never go back along the ledger, so they never go
+    /// back along what one reader sees of it either.
     pub fn check(&mut self, e: &pb::LedgerEntry) -> Result<(), String> {
         let decoded = entry::decode(&e.entry).map_err(|err| format!("does not decode: {err}"))?;
-        match decoded.body {
-            Some(pb::entry::Body::Roster(env)) => {
-                let roster =
-                    roster_change::open(&env, self.roster.as_ref(), Rule::Cofactored).map_err(|err| err.to_string())?;
-                if e.index == 0 && self.genesis.is_some_and(|pin| pin != roster_change::genesis_hash(&env)) {
+        if let Some(at) = entry::accepted(&decoded) {
+            if at < self.last_accepted {
+                return Err(format!(
+                    "accepted at {at}, earlier than an entry before it ({}): the hub back-dated or moved it",
+                    self.last_accepted
+                ));
+            }
+            self.last_accepted = at;
+        }
+        match entry::body(&decoded) {
+            entry::Body::Roster { envelope, accepted } => {
+                let opened = roster_change::open(envelope, self.roster.as_ref(), accepted, Rule::Cofactored)
+                    .map_err(|err| err.to_string())?;
+                if e.index == 0
+                    && self
+                        .genesis
+                        .is_some_and(|pin| pin != roster_change::genesis_hash(envelope))
+                {
                     return Err("the genesis roster is not the one pinned with --genesis".into());
                 }
-                self.roster = Some(roster);
+                self.roster = Some(opened.roster);
                 Ok(())
             }
-            Some(pb::entry::Body::Submission(s)) => self.submission(&s),
-            None => Err("empty entry".into()),
+            entry::Body::Submission(s) => self.submission(s),
+            entry::Body::Empty => Err("empty entry".into()),
         }
     }
 
@@ -96,6 +116,9 @@ impl Verifier {
         let roster = self.roster.as_ref().ok_or("an alert before any roster entry")?;
         let env = s.envelope.as_ref().ok_or("no envelope")?;
         let at = s.accepted.as_ref().ok_or("no acceptance time")?.seconds;
+        if at < roster.terms().issued {
+            return Err(format!("accepted at {at}, before the roster in force was issued"));
+        }
         let member = roster
             .member(&s.principal)
             .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;

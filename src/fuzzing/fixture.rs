@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use crate::crypto::{PublicKey, SigningKey};
 use crate::envelope;
 use crate::ids::PrincipalId;
-use crate::ingest::{self, Caller};
+use crate::ingest::{self, Caller, Original, Stamp};
 use crate::ledger::entry::NewEntry;
 use crate::note::{self, NoteSigner};
 use crate::pb;
@@ -68,7 +68,7 @@ fn build() -> Fixture {
     };
     let roster = Roster::new(members, terms).expect("the fixture roster is valid");
     let approvals = keys.iter().map(|k| roster_change::approve(&roster, k)).collect();
-    let roster_entry = NewEntry::roster(roster_change::seal(&roster, approvals)).bytes;
+    let roster_entry = NewEntry::roster(roster_change::seal(&roster, approvals), terms.issued, i64::MAX).bytes;
     Fixture {
         roster,
         roster_entry,
@@ -149,10 +149,26 @@ impl Fixture {
     pub fn entry(&self, alert: &pb::Alert) -> Vec<u8> {
         let env = envelope::seal(alert, self.key(&alert.publisher));
         let caller = self.caller(&alert.publisher);
-        let accepted = ingest::check(&env, caller, &self.roster, NOW, |_| true).expect("a valid fixture alert");
+        let accepted = ingest::check(&env, caller, &self.roster, &STAMP, |_| Some(self.original()))
+            .expect("a valid fixture alert");
         accepted.entry.bytes
     }
+
+    /// What every fixture amendment amends: a TLP:CLEAR alert to every
+    /// delegation, so no amendment widens it.
+    pub fn original(&self) -> Original {
+        Original {
+            tlp: pb::Tlp::Clear as i32,
+            recipients: DELEGATIONS.into_iter().collect(),
+        }
+    }
 }
+
+/// The hub's stamp for every target: [`NOW`] and a fixed salt.
+pub const STAMP: Stamp = Stamp {
+    now: NOW,
+    salt: [0x5a; crate::ingest::SALT_BYTES],
+};
 
 /// A valid alert from `publisher` to `recipients`, created a minute before [`NOW`].
 pub fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {

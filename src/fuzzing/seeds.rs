@@ -22,6 +22,7 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
     let (basic, rich) = (alert("s-1", "CO", &["PA"]), rich_alert());
     let mut amends = rich.clone();
     amends.amends = Some(pb::Amendment {
+        widens_distribution: false,
         id: "earlier-1".into(),
         kind: pb::AmendmentKind::Correction as i32,
         reason: "corrected route".into(),

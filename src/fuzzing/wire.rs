@@ -4,7 +4,7 @@
 
 use prost::Message;
 
-use super::fixture::{fixture, NOW};
+use super::fixture::{fixture, NOW, STAMP};
 use crate::alert::ValidAlert;
 use crate::alert_file::AlertFile;
 use crate::audit::rules::Rules;
@@ -41,7 +41,8 @@ pub fn alert_payload(data: &[u8]) {
 /// returns whether it accepted.
 fn check_publish(env: &pb::Envelope) -> bool {
     let f = fixture();
-    let Ok(acc) = ingest::check(env, f.caller("CO"), &f.roster, NOW, |id| id == "earlier-1") else {
+    let earlier = |id: &str| (id == "earlier-1").then(|| f.original());
+    let Ok(acc) = ingest::check(env, f.caller("CO"), &f.roster, &STAMP, earlier) else {
         return false;
     };
     assert_eq!(env.signatures.len(), 1);
@@ -97,11 +98,11 @@ pub fn audit_rules(data: &[u8]) {
     let mut rules = Rules::default();
     let mut counts = Counts::default();
     rules
-        .check(0, &f.roster_entry, &mut counts)
+        .check(0, &f.roster_entry, &mut counts, &mut |_| None)
         .expect("the genesis roster passes");
-    match rules.check(1, data, &mut counts) {
+    match rules.check(1, data, &mut counts, &mut |_| None) {
         Ok(Some(pending)) => {
-            let again = rules.check(2, data, &mut counts);
+            let again = rules.check(2, data, &mut counts, &mut |_| None);
             assert!(
                 matches!(again, Err(Reason::Duplicate { .. })),
                 "a repeated alert was not caught"
@@ -120,14 +121,13 @@ pub fn audit_rules(data: &[u8]) {
             }
         }
         Ok(None) => {
-            let Ok(pb::Entry {
-                body: Some(pb::entry::Body::Roster(r)),
-            }) = entry::decode(data)
-            else {
+            let decoded = entry::decode(data).expect("the rules accepted an entry that does not decode");
+            let entry::Body::Roster { envelope, accepted } = entry::body(&decoded) else {
                 panic!("the rules accepted a roster entry that is not one")
             };
-            let roster = crate::roster_change::open(&r, Some(&f.roster), Rule::Cofactored)
+            let opened = crate::roster_change::open(envelope, Some(&f.roster), accepted, Rule::Cofactored)
                 .expect("the rules accepted this change");
+            let roster = opened.roster;
             assert_eq!(Roster::from_pb(&roster.to_pb()).expect("re-encoded roster"), roster);
         }
         Err(_) => {}
@@ -160,7 +160,7 @@ fn ingest_again(data: &[u8], roster: &Roster) -> Result<ingest::Accepted, ingest
     let member = roster.member(&s.principal).expect("the rules found this principal");
     let spki: [u8; 32] = s.tls_spki_sha256.as_slice().try_into().expect("a bound key hash");
     let env = s.envelope.as_ref().expect("the rules found an envelope");
-    let now = s.accepted.as_ref().expect("the rules found a time").seconds;
+    let stamp = ingest::RecordedStamp::of(&s).expect("the rules found a time");
     let caller = Caller { member, spki: &spki };
-    ingest::check(env, caller, roster, now, |_| false)
+    ingest::check(env, caller, roster, &stamp, |_| None)
 }

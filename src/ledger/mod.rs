@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::note::NoteSigner;
 use crate::roster::Roster;
 use checkpoint::SignedCheckpoint;
-use entry::{EntryKey, NewEntry};
+use entry::{EntryKey, NewEntry, TooLate};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -39,8 +39,9 @@ const QUEUE: usize = 4096;
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Appended {
-    /// Stored as a new entry at this index.
-    New(u64),
+    /// Stored as a new entry at this index, with this RFC 9162 leaf hash
+    /// (of the bytes as stored, re-stamped or not).
+    New(u64, merkle::Hash),
     /// An alert with the same (publisher, id) is already stored here;
     /// nothing was written.
     Existing(u64),
@@ -48,7 +49,19 @@ pub enum Appended {
 
 struct Append {
     entry: NewEntry,
-    reply: oneshot::Sender<Result<Appended, String>>,
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+/// Why one append was not stored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppendError {
+    /// The entry's checks no longer hold at the time it would be stamped
+    /// with (its signing key expired meanwhile): check it again.
+    #[error(transparent)]
+    TooLate(#[from] TooLate),
+    /// The store failed; nothing of the group was stored.
+    #[error("{0}")]
+    Storage(String),
 }
 
 /// Handle to the ledger; cheap to clone.
@@ -72,6 +85,7 @@ impl Ledger {
         let signed = checkpointer::verify_on_open(&store, &log_key)?;
         let (latest_tx, checkpoint) = watch::channel(signed.map(Arc::new));
         let len = store.len()?;
+        let floor = last_accepted(&store, len)?;
         let tail = Arc::new(Tail::new(len));
         let (size_tx, size) = watch::channel(len);
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -80,6 +94,7 @@ impl Ledger {
             store: store.clone(),
             tail: tail.clone(),
             next: len,
+            floor,
             size: size_tx,
             failed: failed.clone(),
         };
@@ -156,8 +171,9 @@ impl Ledger {
 
     /// Appends `entry`; returns once it is durable (or was already stored).
     /// Entries over [`entry::MAX_ENTRY_BYTES`] are refused: they could not
-    /// be exported in the C2SP tlog-tiles layout.
-    pub async fn append(&self, entry: NewEntry) -> Result<Appended> {
+    /// be exported in the C2SP tlog-tiles layout. The outer error is the
+    /// hub's; the inner one says the entry must be checked again.
+    pub async fn append(&self, entry: NewEntry) -> Result<Result<Appended, TooLate>> {
         if entry.bytes.len() > entry::MAX_ENTRY_BYTES {
             return Err(Error::Storage(format!(
                 "an entry of {} bytes exceeds the {}-byte ledger entry limit",
@@ -167,7 +183,11 @@ impl Ledger {
         }
         let (reply, rx) = oneshot::channel();
         self.tx.send(Append { entry, reply }).await.map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?.map_err(Error::Storage)
+        match rx.await.map_err(|_| Error::Closed)? {
+            Ok(a) => Ok(Ok(a)),
+            Err(AppendError::TooLate(t)) => Ok(Err(t)),
+            Err(AppendError::Storage(e)) => Err(Error::Storage(e)),
+        }
     }
 
     /// Number of durable entries.
@@ -219,9 +239,10 @@ impl Ledger {
             .store
             .entry(index)?
             .ok_or_else(|| Error::Storage(format!("roster entry {index} missing")))?;
-        match entry::decode(&bytes).map(|e| e.body) {
-            Ok(Some(crate::pb::entry::Body::Roster(env))) => Ok(Some(
-                crate::roster_change::roster_of(&env)
+        let decoded = entry::decode(&bytes).map_err(|e| Error::Storage(format!("entry {index}: {e}")))?;
+        match entry::body(&decoded) {
+            entry::Body::Roster { envelope, .. } => Ok(Some(
+                crate::roster_change::roster_of(envelope)
                     .map_err(|e| Error::Storage(format!("roster entry {index}: {e}")))?,
             )),
             _ => Err(Error::Storage(format!("entry {index} should be a roster but is not"))),
@@ -238,6 +259,8 @@ struct Writer {
     store: Arc<Store>,
     tail: Arc<Tail>,
     next: u64,
+    /// The latest acceptance time stored: no entry gets an earlier one.
+    floor: i64,
     size: watch::Sender<u64>,
     /// Set after a failed commit: the store's state is then only known
     /// after a restart, so every later append is refused.
@@ -262,47 +285,50 @@ impl Writer {
     fn commit_group(&mut self, group: &mut Vec<Append>) {
         if let Some(e) = self.failed.get() {
             for a in group.drain(..) {
-                let _ = a
-                    .reply
-                    .send(Err(format!("ledger stopped after an earlier failure: {e}")));
+                let why = format!("ledger stopped after an earlier failure: {e}");
+                let _ = a.reply.send(Err(AppendError::Storage(why)));
             }
             return;
         }
-        let first = self.next;
-        let outcome = self.stage(group).and_then(|(batch, placed)| {
-            self.store.commit(batch)?;
-            Ok(placed)
+        let (first, floor) = (self.next, self.floor);
+        let outcome = self.stage(group).and_then(|staged| {
+            self.store.commit(staged.batch)?;
+            Ok((staged.placed, staged.stored))
         });
         match outcome {
-            Ok(placed) => {
-                let new = group.iter().zip(&placed).filter(|(_, p)| matches!(p, Appended::New(_)));
-                self.tail
-                    .extend(first, new.map(|(a, _)| Arc::from(a.entry.bytes.as_slice())).collect());
+            Ok((placed, stored)) => {
+                self.tail.extend(first, stored);
                 self.size.send_replace(self.next);
                 for (a, p) in group.drain(..).zip(placed) {
-                    let _ = a.reply.send(Ok(p));
+                    let _ = a.reply.send(p);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "ledger commit failed; refusing appends until restart");
                 let _ = self.failed.set(e.to_string());
+                (self.next, self.floor) = (first, floor);
                 for a in group.drain(..) {
-                    let _ = a.reply.send(Err(e.to_string()));
+                    let _ = a.reply.send(Err(AppendError::Storage(e.to_string())));
                 }
             }
         }
     }
 
-    /// Assigns indices and builds the batch; duplicates of (publisher, id),
-    /// stored or earlier in this group, are placed at their existing index.
-    /// The batch also carries every Merkle subtree hash the new entries
-    /// complete, so entries and tree are durable together.
-    fn stage(&mut self, group: &[Append]) -> Result<(WriteBatch, Vec<Appended>)> {
+    /// Assigns indices and acceptance times and builds the batch;
+    /// duplicates of (publisher, id), stored or earlier in this group, are
+    /// placed at their existing index, and an entry whose checks no longer
+    /// hold at the time it must carry is refused alone. The batch also
+    /// carries every Merkle subtree hash the new entries complete, so
+    /// entries and tree are durable together.
+    fn stage(&mut self, group: &[Append]) -> Result<Staged> {
         let start = self.next;
         let mut leaves = Vec::with_capacity(group.len());
-        let mut batch = WriteBatch::default();
+        let mut staged = Staged {
+            batch: WriteBatch::default(),
+            placed: Vec::with_capacity(group.len()),
+            stored: Vec::with_capacity(group.len()),
+        };
         let mut in_group: HashMap<(&str, &str), u64> = HashMap::new();
-        let mut placed = Vec::with_capacity(group.len());
         for a in group {
             if let EntryKey::Alert { publisher, id } = &a.entry.key {
                 let seen = in_group.get(&(publisher.as_str(), id.as_str())).copied();
@@ -310,46 +336,133 @@ impl Writer {
                     .map(Ok)
                     .or_else(|| self.store.alert_index(publisher, id).transpose())
                 {
-                    placed.push(Appended::Existing(i?));
+                    staged.placed.push(Ok(Appended::Existing(i?)));
                     continue;
                 }
+            }
+            let (bytes, at) = match a.entry.at_floor(self.floor) {
+                Ok(stamped) => stamped,
+                Err(late) => {
+                    staged.placed.push(Err(late.into()));
+                    continue;
+                }
+            };
+            if let EntryKey::Alert { publisher, id } = &a.entry.key {
                 in_group.insert((publisher, id), self.next);
-                batch.put_alert(publisher, id, self.next);
+                staged.batch.put_alert(publisher, id, self.next);
             }
             if a.entry.key == EntryKey::Roster {
-                batch.put_roster_index(self.next);
+                staged.batch.put_roster_index(self.next);
             }
-            batch.put_entry(self.next, &a.entry.bytes);
-            leaves.push(merkle::leaf_hash(&a.entry.bytes));
-            placed.push(Appended::New(self.next));
+            staged.batch.put_entry(self.next, &bytes);
+            let leaf = merkle::leaf_hash(&bytes);
+            leaves.push(leaf);
+            staged.placed.push(Ok(Appended::New(self.next, leaf)));
+            staged.stored.push(Arc::from(bytes.as_ref()));
+            self.floor = self.floor.max(at.unwrap_or(self.floor));
             self.next += 1;
         }
         let hashes = merkle::hashes_for_append(start, &leaves, &*self.store)
             .map_err(|e| Error::Storage(format!("merkle: {e}")))?;
         for (id, h) in &hashes {
-            batch.put_hash(*id, h);
+            staged.batch.put_hash(*id, h);
         }
-        Ok((batch, placed))
+        Ok(staged)
     }
+}
+
+/// A group ready to commit.
+struct Staged {
+    batch: WriteBatch,
+    /// Each append's answer, in order.
+    placed: Vec<Result<Appended, AppendError>>,
+    /// The bytes of the new entries, in order, for the in-memory tail.
+    stored: Vec<Arc<[u8]>>,
+}
+
+/// The acceptance time of the last of `len` stored entries (0 when it has
+/// none): the floor for every entry appended after it.
+fn last_accepted(store: &Store, len: u64) -> Result<i64> {
+    let Some(last) = len.checked_sub(1) else { return Ok(0) };
+    let bytes = store
+        .entry(last)?
+        .ok_or_else(|| Error::Storage(format!("entry {last} missing")))?;
+    let decoded = entry::decode(&bytes).map_err(|e| Error::Storage(format!("entry {last}: {e}")))?;
+    Ok(entry::accepted(&decoded).unwrap_or(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn signer() -> Arc<NoteSigner> {
+        static KEY: std::sync::OnceLock<Arc<NoteSigner>> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| Arc::new(NoteSigner::generate("example.org/ledger-test").expect("key").0))
+            .clone()
+    }
+
     fn open(dir: &Path) -> Ledger {
-        let (signer, _) = NoteSigner::generate("example.org/ledger-test").expect("key");
-        Ledger::open(dir, Arc::new(signer), Duration::from_millis(20)).expect("open")
+        Ledger::open(dir, signer(), Duration::from_millis(20)).expect("open")
+    }
+
+    /// Opens `dir` again once the previous handle's threads let go of it.
+    async fn reopen(dir: &Path) -> Ledger {
+        for _ in 0..100 {
+            if let Ok(l) = Ledger::open(dir, signer(), Duration::from_millis(20)) {
+                return l;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the store is still held after 2 s")
     }
 
     fn alert_entry(i: usize, len: usize) -> NewEntry {
-        NewEntry {
-            bytes: vec![(i % 251) as u8; len],
-            key: EntryKey::Alert {
-                publisher: "CO".into(),
-                id: format!("a-{i}"),
-            },
-        }
+        let key = EntryKey::Alert {
+            publisher: "CO".into(),
+            id: format!("a-{i}"),
+        };
+        NewEntry::raw(vec![(i % 251) as u8; len], key)
+    }
+
+    fn timed(id: &str, accepted: i64, until: i64) -> NewEntry {
+        let s = crate::pb::Submission {
+            principal: "CO".into(),
+            accepted: Some(crate::roster::unix_to_pb(accepted)),
+            ..Default::default()
+        };
+        NewEntry::submission(s, id, until)
+    }
+
+    #[tokio::test]
+    async fn acceptance_times_never_decrease_along_the_ledger() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = open(dir.path());
+        let first = ledger.append(timed("late", 500, 1_000)).await.expect("store");
+        assert!(matches!(first, Ok(Appended::New(0, _))));
+        let earlier = ledger.append(timed("early", 400, 1_000)).await.expect("store");
+        let Ok(Appended::New(1, leaf)) = earlier else {
+            panic!("{earlier:?}")
+        };
+        let stored = ledger.entry(1).expect("read").expect("stored");
+        assert_eq!(entry::accepted(&entry::decode(&stored).expect("decodes")), Some(500));
+        assert_eq!(
+            merkle::leaf_hash(&stored),
+            leaf,
+            "the receipt's leaf is of the bytes stored"
+        );
+        let expired = ledger.append(timed("gone", 300, 450)).await.expect("store");
+        assert_eq!(
+            expired.expect_err("its key expired before 500"),
+            TooLate { floor: 500, until: 450 }
+        );
+        assert_eq!(ledger.size(), 2, "a refused entry is not stored");
+        drop(ledger);
+        let reopened = reopen(dir.path()).await;
+        let after = reopened.append(timed("after", 450, 1_000)).await.expect("store");
+        assert!(matches!(after, Ok(Appended::New(2, _))));
+        let stored = reopened.entry(2).expect("read").expect("stored");
+        let at = entry::accepted(&entry::decode(&stored).expect("decodes"));
+        assert_eq!(at, Some(500), "the floor survives a restart");
     }
 
     #[tokio::test]
@@ -363,7 +476,7 @@ mod tests {
         let mut indices = Vec::new();
         for a in appends.collect::<Vec<_>>() {
             match a.await.expect("join").expect("append") {
-                Appended::New(i) => indices.push(i),
+                Ok(Appended::New(i, _)) => indices.push(i),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -378,7 +491,7 @@ mod tests {
         let seven = ledger.alert_index("CO", "a-7").expect("lookup").expect("stored");
         assert_eq!(
             ledger.append(alert_entry(7, 100)).await.expect("dup"),
-            Appended::Existing(seven)
+            Ok(Appended::Existing(seven))
         );
     }
 
@@ -388,12 +501,10 @@ mod tests {
         let ledger = open(dir.path());
         assert!(ledger.append(alert_entry(0, entry::MAX_ENTRY_BYTES + 1)).await.is_err());
         assert_eq!(ledger.size(), 0);
-        assert_eq!(
-            ledger
-                .append(alert_entry(0, entry::MAX_ENTRY_BYTES))
-                .await
-                .expect("fits"),
-            Appended::New(0)
-        );
+        let fits = ledger
+            .append(alert_entry(0, entry::MAX_ENTRY_BYTES))
+            .await
+            .expect("fits");
+        assert!(matches!(fits, Ok(Appended::New(0, _))));
     }
 }

@@ -310,6 +310,16 @@ impl TileReader {
         }
     }
 
+    /// Entry `index` of the tree of `size` leaves, read from its bundle.
+    pub fn entry(&self, size: u64, index: u64) -> Result<Vec<u8>, TileError> {
+        let bundle = read_bundle(&self.dir, size, index >> TILE_HEIGHT)?;
+        let at = usize::try_from(index % TILE_WIDTH as u64).unwrap_or(usize::MAX);
+        bundle
+            .into_iter()
+            .nth(at)
+            .ok_or(TileError::NodeOutOfRange { level: 0, index, size })
+    }
+
     /// Node hashes of the tree of `size` leaves, read from hash tiles.
     pub fn hashes(&self, size: u64) -> TileHashes<'_> {
         TileHashes { dir: &self.dir, size }
@@ -346,16 +356,36 @@ impl Iterator for Entries<'_> {
     }
 }
 
-/// Read and split entry bundle `index` of a tree of `size` leaves.
+/// Read and split entry bundle `index` of a tree of `size` leaves. Where a
+/// partial bundle is expected but only the full one is present, the full
+/// one is read and its first entries taken, as C2SP tlog-tiles allows a
+/// server to serve a full tile in place of a partial one.
 fn read_bundle(dir: &Path, size: u64, index: u64) -> Result<Vec<Vec<u8>>, TileError> {
     let width = tile_width(size, 0, index);
-    let path = dir.join(tile_path(None, index, width));
-    let data = read_file(&path)?;
-    split_bundle(&data, width).map_err(|reason| TileError::BadBundle { path, reason })
+    let (path, data) = read_tile_file(dir, None, index, width)?;
+    let full = width < TILE_WIDTH && path.ends_with(tile_path(None, index, TILE_WIDTH));
+    split_bundle(&data, width, full).map_err(|reason| TileError::BadBundle { path, reason })
 }
 
-/// Split a bundle into exactly `count` length-prefixed entries.
-fn split_bundle(mut data: &[u8], count: usize) -> Result<Vec<Vec<u8>>, String> {
+/// The file of tile `index` of `width` at `level` (None: entry bundles),
+/// or, when a partial one is missing, the full tile in its place.
+fn read_tile_file(dir: &Path, level: Option<u8>, index: u64, width: usize) -> Result<(PathBuf, Vec<u8>), TileError> {
+    let path = dir.join(tile_path(level, index, width));
+    match read_file(&path) {
+        Err(TileError::Missing { .. }) if width < TILE_WIDTH => {
+            let full = dir.join(tile_path(level, index, TILE_WIDTH));
+            match read_file(&full) {
+                Ok(data) => Ok((full, data)),
+                Err(_) => Err(TileError::Missing { path }),
+            }
+        }
+        other => other.map(|data| (path, data)),
+    }
+}
+
+/// Split a bundle into exactly `count` length-prefixed entries (`full`: the
+/// first `count` of a full bundle, the rest ignored).
+fn split_bundle(mut data: &[u8], count: usize, full: bool) -> Result<Vec<Vec<u8>>, String> {
     let mut entries = Vec::with_capacity(count);
     while entries.len() < count {
         let i = entries.len();
@@ -374,7 +404,7 @@ fn split_bundle(mut data: &[u8], count: usize) -> Result<Vec<Vec<u8>>, String> {
         entries.push(rest[..len].to_vec());
         data = &rest[len..];
     }
-    if !data.is_empty() {
+    if !data.is_empty() && !full {
         return Err(format!("{} trailing bytes after {count} entries", data.len()));
     }
     Ok(entries)
@@ -389,8 +419,10 @@ pub struct TileHashes<'a> {
 impl TileHashes<'_> {
     /// Read and length-check hash tile `index` at tile level `level`.
     fn read_tile(&self, level: u8, index: u64, width: usize) -> Result<Vec<Hash>, TileError> {
-        let path = self.dir.join(tile_path(Some(level), index, width));
-        let data = read_file(&path)?;
+        let (path, mut data) = read_tile_file(self.dir, Some(level), index, width)?;
+        if width < TILE_WIDTH && data.len() == TILE_WIDTH * HASH_LEN {
+            data.truncate(width * HASH_LEN); // a full tile served in place of a partial one
+        }
         if data.len() != width * HASH_LEN {
             return Err(TileError::TileLength {
                 path,

@@ -4,7 +4,7 @@
 use crate::crypto::queue::VerifyQueue;
 use crate::crypto::Rule;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Caller, PublishError};
+use crate::ingest::{self, Caller, Original, PublishError, Stamp};
 use crate::ledger::entry::{self, NewEntry};
 use crate::ledger::{merkle, Appended, Ledger};
 use crate::note::NoteSigner;
@@ -33,9 +33,6 @@ pub struct Hub {
     roster: RwLock<Arc<Roster>>,
 }
 
-/// How far in the future a roster's issued time may be.
-const MAX_CLOCK_SKEW: i64 = 300;
-
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -59,21 +56,22 @@ impl Hub {
         let roster = match current {
             Some(c) if c == offered => c,
             current => {
-                let roster = roster_change::open(&approved, current.as_ref(), Rule::Strict).map_err(|e| refused(&e))?;
-                if roster.terms().issued > unix_now() + MAX_CLOCK_SKEW {
-                    return Err(refused(
-                        &"its issued time is in the future; fix the clock or the roster",
-                    ));
-                }
+                let now = unix_now();
+                let opened = roster_change::open(&approved, current.as_ref(), Some(now), Rule::Strict)
+                    .map_err(|e| refused(&e))?;
                 let approvals = approved.signatures.len();
-                let appended = ledger.append(NewEntry::roster(approved)).await?;
+                let entry = NewEntry::roster(approved, now, opened.valid_until);
+                let appended = ledger
+                    .append(entry)
+                    .await?
+                    .map_err(|late| refused(&format!("{late}; the hub's clock is behind its ledger")))?;
                 tracing::info!(
                     ?appended,
-                    version = roster.terms().version,
+                    version = opened.roster.terms().version,
                     approvals,
                     "roster entry appended"
                 );
-                roster
+                opened.roster
             }
         };
         Ok(Hub {
@@ -111,18 +109,24 @@ impl Hub {
         if let Some(receipt) = self.replayed(env, member)? {
             return Ok(receipt);
         }
-        let (roster, now) = (self.roster(), unix_now());
-        let signed = ingest::check_authorship(env, member, &roster, now)?;
+        let (roster, stamp) = (self.roster(), Stamp::fresh(unix_now()));
+        let signed = ingest::check_authorship(env, member, &roster, stamp.now)?;
         let pae = crate::envelope::pae(&env.payload_type, &env.payload);
         let outcome = self.verifier.verify(signed.key, pae, signed.sig).await;
         signed.judge(outcome.map_err(|e| Error::Verifier(e.to_string()))?)?;
-        let exists = |id: &str| matches!(self.ledger.alert_index(member.id.as_str(), id), Ok(Some(_)));
-        let accepted = ingest::check_content(env, Caller { member, spki }, &roster, now, exists)?;
-        let leaf = merkle::leaf_hash(&accepted.entry.bytes);
+        let original = |id: &str| self.original(member.id.as_str(), id);
+        let accepted = ingest::check_content(env, &signed, Caller { member, spki }, &roster, &stamp, original)?;
         match self.ledger.append(accepted.entry).await? {
-            Appended::New(index) => Ok(self.receipt(index, leaf, false)),
-            Appended::Existing(index) => self.same_or_taken(index, env, accepted.alert.id.as_str()),
+            Ok(Appended::New(index, leaf)) => Ok(self.receipt(index, leaf, false)),
+            Ok(Appended::Existing(index)) => self.same_or_taken(index, env, accepted.alert.id.as_str()),
+            Err(_too_late) => Err(PublishError::KeyNotValid(signed.key_id)),
         }
+    }
+
+    /// The stored alert `id` of `publisher`, as an amendment needs it.
+    fn original(&self, publisher: &str, id: &str) -> Option<Original> {
+        let index = self.ledger.alert_index(publisher, id).ok()??;
+        Original::of_entry(&self.ledger.entry(index).ok()??)
     }
 
     /// The original receipt if `env` is exactly an envelope the caller

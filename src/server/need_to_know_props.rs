@@ -117,7 +117,7 @@ proptest! {
         let publisher = roster.member(code(c.publisher)).expect("member");
         let spki = crate::tls::sha256(b"not checked by ingest");
         let caller = Caller { member: publisher, spki: &spki };
-        let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, super::unix_now(), |_| false);
+        let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, &ingest::Stamp::fresh(super::unix_now()), |_| None);
         match (entitled(&c), verdict) {
             (None, Ok(_)) => prop_assert!(false, "accepted an alert the rules refuse: {c:?}"),
             (None, Err(e)) => prop_assert_eq!(e.code(), tonic::Code::InvalidArgument, "{}", e),

@@ -6,14 +6,14 @@
 //! export command: tests only need an [`Export`] (a directory and its log
 //! key).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use isthmus::audit::{self, AuditError, Options, Reason, Report};
 use isthmus::crypto::SigningKey;
 use isthmus::devcerts::DevFederation;
-use isthmus::ingest::{self, Caller, PublishError};
+use isthmus::ingest::{self, Caller, Original, PublishError, RecordedStamp, Stamp};
 use isthmus::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use isthmus::ledger::entry::{self, NewEntry};
 use isthmus::ledger::merkle::{leaf_hash, CompactRange};
@@ -35,7 +35,8 @@ struct Log {
     roster: Roster,
     signer: NoteSigner,
     entries: Vec<Vec<u8>>,
-    seen: HashSet<(String, String)>,
+    /// Every alert so far by (publisher, id), with its entry index.
+    seen: HashMap<(String, String), usize>,
 }
 
 /// An export directory and the verifier key to audit it with.
@@ -55,15 +56,20 @@ impl Log {
     /// Genesis roster only.
     fn new() -> Self {
         let fed = DevFederation::generate(30).expect("federation");
+        // Issued an hour ago (the keys are valid from a day ago), so that
+        // roster changes issued a second later are not in the future.
         let roster = fed.roster().expect("roster");
+        let mut terms = roster.terms();
+        terms.issued -= 3_600;
+        let roster = roster.with_terms(terms).expect("roster");
         let (signer, _) = NoteSigner::generate(ORIGIN).expect("log key");
-        let genesis = NewEntry::roster(fed.approved(&roster)).bytes;
+        let genesis = NewEntry::roster(fed.approved(&roster), terms.issued, i64::MAX).bytes;
         Log {
             fed,
             roster,
             signer,
             entries: vec![genesis],
-            seen: HashSet::new(),
+            seen: HashMap::new(),
         }
     }
 
@@ -74,10 +80,16 @@ impl Log {
         let codes: Vec<String> = log.roster.delegations().map(|m| m.id.to_string()).collect();
         for i in 0..n {
             let who = &codes[i % codes.len()];
-            let to: &[&str] = if i % 3 == 0 { &["ALL"] } else { &["CO", "PA"] };
+            let retraction = i == 4 + codes.len();
+            let to: &[&str] = if i % 3 == 0 && !retraction {
+                &["ALL"]
+            } else {
+                &["CO", "PA"]
+            };
             let mut a = alert(&format!("a-{i}"), who, to);
-            if i == 4 + codes.len() {
+            if retraction {
                 a.amends = Some(pb::Amendment {
+                    widens_distribution: false,
                     id: "a-4".into(),
                     kind: pb::AmendmentKind::Retraction as i32,
                     reason: "duplicate report".into(),
@@ -91,7 +103,7 @@ impl Log {
     /// Appends `a` by `who` as ingest accepts it now.
     fn publish(&mut self, who: &str, a: &pb::Alert) -> u64 {
         let bytes = self.accept(who, &sealed(&self.fed, who, a), unix_now());
-        self.seen.insert((who.to_owned(), a.id.clone()));
+        self.seen.insert((who.to_owned(), a.id.clone()), self.entries.len());
         self.entries.push(bytes);
         self.entries.len() as u64 - 1
     }
@@ -103,8 +115,11 @@ impl Log {
             member,
             spki: &member.tls_spki[0],
         };
-        let exists = |id: &str| self.seen.contains(&(who.to_owned(), id.to_owned()));
-        ingest::check(env, caller, &self.roster, now, exists)
+        let original = |id: &str| {
+            let at = *self.seen.get(&(who.to_owned(), id.to_owned()))?;
+            Original::of_entry(&self.entries[at])
+        };
+        ingest::check(env, caller, &self.roster, &Stamp::fresh(now), original)
             .expect("ingest accepts")
             .entry
             .bytes
@@ -401,18 +416,41 @@ fn audit_since_detects_fork_and_rollback_and_accepts_extension() {
 fn audit_key_outside_its_validity_window_at_acceptance() {
     let log = Log::with_alerts(10);
     let mut entries = log.entries.clone();
-    let mut s = submission(&entries[6]);
-    s.accepted = Some(unix_to_pb(unix_now() - 3 * 86_400));
-    entries[6] = encode(s);
+    // The last entry, stamped after its key's 30-day window (so later than
+    // every entry before it).
+    let mut s = submission(&entries[10]);
+    s.accepted = Some(unix_to_pb(unix_now() + 60 * 86_400));
+    entries[10] = encode(s);
     let export = log.export_of(&entries);
     let (code, json) = cli(export.path(), &export.key, &[]);
     assert_eq!(code, 1);
-    assert_eq!(json["first_failure"]["index"], 6);
+    assert_eq!(json["first_failure"]["index"], 10);
     let report = run(&export, None);
     assert!(matches!(
         failure(&report),
-        (Some(6), Reason::Refused(PublishError::KeyNotValid(_)))
+        (Some(10), Reason::Refused(PublishError::KeyNotValid(_)))
     ));
+}
+
+/// The operator's back-dating (who holds the log key): an entry stamped
+/// with a time before the entries ahead of it, tiles rebuilt and the tree
+/// re-signed, as a signing key that has since expired would need. The
+/// audit refuses it at that entry even with an earlier checkpoint that
+/// the forged tree extends.
+#[test]
+fn audit_back_dated_entry_is_caught() {
+    let log = Log::with_alerts(10);
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[4]);
+    s.accepted = Some(unix_to_pb(unix_now() - 1_800));
+    let back_dated = encode(s);
+    entries.push(back_dated);
+    let report = run(&log.export_of(&entries), None);
+    assert!(
+        matches!(failure(&report), (Some(11), Reason::TimeWentBack { .. })),
+        "{}",
+        report.to_text()
+    );
 }
 
 #[test]
@@ -460,6 +498,7 @@ fn audit_retraction_of_another_delegations_alert() {
     // PA "retracts" CO's a-0; a lying `exists` gets it past ingest here.
     let mut a = alert("pa-retracts", "PA", &["ALL"]);
     a.amends = Some(pb::Amendment {
+        widens_distribution: false,
         id: "a-0".into(),
         kind: pb::AmendmentKind::Retraction as i32,
         reason: "not yours".into(),
@@ -470,7 +509,14 @@ fn audit_retraction_of_another_delegations_alert() {
         spki: &member.tls_spki[0],
     };
     let env = sealed(&log.fed, "PA", &a);
-    let accepted = ingest::check(&env, caller, &log.roster, unix_now(), |_| true).unwrap();
+    let everyone = log.roster.delegations().map(|m| m.id.as_str()).collect();
+    let lie = |_: &str| {
+        Some(Original {
+            tlp: pb::Tlp::Clear as i32,
+            recipients: everyone,
+        })
+    };
+    let accepted = ingest::check(&env, caller, &log.roster, &Stamp::fresh(unix_now()), lie).unwrap();
     let mut entries = log.entries.clone();
     entries.push(accepted.entry.bytes);
     let export = log.export_of(&entries);
@@ -499,7 +545,8 @@ fn audit_key_rotation_through_a_roster_entry() {
     terms.version += 1;
     terms.issued += 1;
     log.roster = Roster::new(members, terms).unwrap();
-    log.entries.push(NewEntry::roster(log.fed.approved(&log.roster)).bytes);
+    log.entries
+        .push(NewEntry::roster(log.fed.approved(&log.roster), unix_now(), i64::MAX).bytes);
     let a = alert("after-rotation", "CO", &["PA"]);
     let env = isthmus::envelope::seal(&a, &new_key);
     let bytes = log.accept("CO", &env, unix_now());
@@ -545,7 +592,7 @@ fn audit_roster_change_without_a_quorum_is_caught() {
         .collect();
     let at = log.entries.len() as u64;
     log.entries
-        .push(NewEntry::roster(isthmus::roster_change::seal(&next, few)).bytes);
+        .push(NewEntry::roster(isthmus::roster_change::seal(&next, few), unix_now(), i64::MAX).bytes);
     log.roster = next;
     let bytes = log.accept(
         "CO",
@@ -562,7 +609,7 @@ fn audit_roster_change_without_a_quorum_is_caught() {
     }
 
     let mut replay = Log::with_alerts(1);
-    let genesis = replay.entries[0].clone();
+    let genesis = NewEntry::roster(replay.fed.approved(&replay.roster), unix_now(), i64::MAX).bytes;
     replay.entries.push(genesis);
     let report = run(&replay.export(), None);
     assert!(matches!(
@@ -633,6 +680,7 @@ fn audit_and_ingest_agree_on_one_bad_signature_among_many() {
     let bad = 1001;
     let mut entries = log.entries.clone();
     let mut s = submission(&entries[bad]);
+    let stamp = RecordedStamp::of(&s).unwrap();
     let env = s.envelope.as_mut().unwrap();
     let last = env.signatures[0].sig.len() - 1;
     env.signatures[0].sig[last] ^= 0x01;
@@ -641,8 +689,7 @@ fn audit_and_ingest_agree_on_one_bad_signature_among_many() {
         member,
         spki: &member.tls_spki[0],
     };
-    let now = s.accepted.as_ref().unwrap().seconds;
-    let refused = ingest::check(env, caller, &log.roster, now, |_| false).unwrap_err();
+    let refused = ingest::check(env, caller, &log.roster, &stamp, |_| None).unwrap_err();
     assert!(matches!(refused, PublishError::BadSignature(_)));
     entries[bad] = encode(s);
     let report = run(&log.export_of(&entries), None);
@@ -668,9 +715,11 @@ fn audit_names_an_old_cofactored_only_signature_and_still_says_intact() {
         member,
         spki: &member.tls_spki[0],
     };
-    let refused = ingest::check(&env, caller, &log.roster, unix_now(), |_| false).unwrap_err();
+    let stamp = Stamp::fresh(unix_now());
+    let refused = ingest::check(&env, caller, &log.roster, &stamp, |_| None).unwrap_err();
     assert!(matches!(refused, PublishError::CofactoredOnly(_)), "{refused}");
-    let old_hub = ingest::check_content(&env, caller, &log.roster, unix_now(), |_| false).unwrap();
+    let signed = ingest::check_authorship(&env, member, &log.roster, stamp.now).unwrap();
+    let old_hub = ingest::check_content(&env, &signed, caller, &log.roster, &stamp, |_| None).unwrap();
     log.entries.push(old_hub.entry.bytes);
     let export = log.export();
 

@@ -61,13 +61,15 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
         tls_spki_sha256: principal(&fed, "CO").tls.spki.to_vec(),
         accepted: Some(now_ts()),
         recipients: vec!["PA".into()],
+        salt: vec![0; 16],
     };
     let at = s.size();
     s.hub
         .ledger()
-        .append(NewEntry::submission(submission, "forged"))
+        .append(NewEntry::submission(submission, "forged", i64::MAX))
         .await
-        .expect("append behind ingest's back");
+        .expect("append behind ingest's back")
+        .expect("in time");
 
     let out = tail(dir.path(), &s, &[]).await;
     assert_eq!(out.status.code(), Some(1), "a forged alert is an integrity failure");

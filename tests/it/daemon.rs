@@ -404,6 +404,7 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
         .expect("connect");
     let mut retraction = alert("a-0-retracted", "CO", &["ALL"]);
     retraction.amends = Some(pb::Amendment {
+        widens_distribution: false,
         id: "a-0".into(),
         kind: pb::AmendmentKind::Retraction as i32,
         reason: "wrong".into(),

@@ -231,9 +231,9 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
             InvalidArgument,
         ),
         case(
-            "summary of 8001 chars",
+            "summary of 16,001 bytes",
             "CO",
-            co(fed, with(|a| a.summary = "s".repeat(8001))),
+            co(fed, with(|a| a.summary = "s".repeat(16_001))),
             InvalidArgument,
         ),
         case("no created", "CO", co(fed, with(|a| a.created = None)), InvalidArgument),
@@ -382,6 +382,7 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
                 fed,
                 with(|a| {
                     a.amends = Some(pb::Amendment {
+                        widens_distribution: false,
                         id: "h-1".into(),
                         kind: pb::AmendmentKind::Retraction as i32,
                         reason: "x".into(),
@@ -397,6 +398,7 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
                 fed,
                 with(|a| {
                     a.amends = Some(pb::Amendment {
+                        widens_distribution: false,
                         id: "never".into(),
                         kind: pb::AmendmentKind::Retraction as i32,
                         reason: "x".into(),

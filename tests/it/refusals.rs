@@ -161,6 +161,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(&s, "CO", sealed(&fed, "CO", &no_title), Code::InvalidArgument, "title").await;
     let mut amends = good();
     amends.amends = Some(pb::Amendment {
+        widens_distribution: false,
         id: "never-published".into(),
         kind: 2,
         reason: "oops".into(),
@@ -203,6 +204,7 @@ async fn retractions_point_at_the_original_which_stays() {
         .into_inner();
     let mut retraction = alert("orig-retract", "CO", &["PA"]);
     retraction.amends = Some(pb::Amendment {
+        widens_distribution: false,
         id: "orig".into(),
         kind: pb::AmendmentKind::Retraction as i32,
         reason: "wrong vessel".into(),
