@@ -135,18 +135,26 @@ def run(args):
         until_index=size,  # a bounded replay: the stream ends there
         filter=pb.service.SubscribeFilter(include_roster=True),
     )
-    in_force, seen, rosters, alerts, last = None, {}, [], 0, -1
+    in_force, seen, rosters, alerts, last, clock = None, {}, [], 0, -1, 0
     for item in pa.Subscribe(request, timeout=max(T, 60)):
         check(item.index > last, f"entry {item.index} after {last}: out of order")
         last = item.index
         entry = pb.ledger.Entry.FromString(item.entry)
         kind = entry.WhichOneof("body")
-        if kind == "roster":
+        # The hub's acceptance times never go back along the ledger.
+        accepted = {"roster_entry": lambda: entry.roster_entry.accepted.seconds,
+                    "submission": lambda: entry.submission.accepted.seconds}.get(kind, lambda: None)()
+        if accepted is not None:
+            check(accepted >= clock, f"entry {item.index} accepted at {accepted}, before an entry ahead of it")
+            clock = accepted
+        if kind in ("roster", "roster_entry"):
+            # "roster": as written before the hub recorded acceptance times.
+            envelope = entry.roster if kind == "roster" else entry.roster_entry.roster
             check((item.index == 0) == (in_force is None), f"roster entry {item.index}: the genesis is entry 0")
-            in_force = roster.open_roster(pb.ledger, entry.roster, in_force)
+            in_force = roster.open_roster(pb.ledger, envelope, in_force, accepted)
             rosters.append(item.index)
             if item.index == 0:
-                genesis = roster.genesis_hash(entry.roster)
+                genesis = roster.genesis_hash(envelope)
                 if args.genesis:
                     check(genesis == args.genesis.lower(), f"genesis roster {genesis} is not the pinned {args.genesis}")
                 say(4, f"#0 genesis roster v{in_force.version}: quorum {in_force.quorum}, approvals valid; "

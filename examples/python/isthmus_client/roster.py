@@ -61,9 +61,15 @@ def genesis_hash(envelope) -> str:
     return hashlib.sha256(envelope.payload).hexdigest()
 
 
-def open_roster(pb_ledger, envelope, in_force):
+MAX_ROSTER_AGE = 30 * 24 * 3600  # seconds between a roster's issue and its acceptance
+
+
+def open_roster(pb_ledger, envelope, in_force, accepted=None):
     """Checks a roster entry against the roster in force (None before the
-    genesis) and returns the new Roster. Raises RosterError."""
+    genesis) and returns the new Roster. `accepted` is the hub's recorded
+    acceptance time (None for rosters written before it was recorded):
+    the roster was issued by then and at most 30 days before, and every
+    approving key was valid then too. Raises RosterError."""
     if envelope.payload_type != dsse.ROSTER_PAYLOAD_TYPE:
         raise RosterError(f"payload_type {envelope.payload_type!r} is not {dsse.ROSTER_PAYLOAD_TYPE!r}")
     new = Roster(pb_ledger.Roster.FromString(envelope.payload))
@@ -72,10 +78,14 @@ def open_roster(pb_ledger, envelope, in_force):
         raise RosterError(f"roster version {new.version} cannot follow version {previous_version}")
     if in_force and new.issued <= in_force.issued:
         raise RosterError(f"roster version {new.version} is not issued later than the roster in force")
+    if accepted is not None and not 0 <= accepted - new.issued <= MAX_ROSTER_AGE:
+        raise RosterError(f"roster version {new.version} accepted at {accepted}, not within 30 days after its issue")
     authority = in_force or new
     approvers = set()
     for sig in envelope.signatures:
         principal, key = authority.key(sig.keyid, at=new.issued)
+        if accepted is not None:
+            authority.key(sig.keyid, at=accepted)  # valid when accepted as well
         if principal.role != ROLE_DELEGATION:
             raise RosterError(f"{principal.id} is not a delegation and cannot approve rosters")
         try:
