@@ -40,12 +40,24 @@ pub struct Config {
     pub max_pending_handshakes: usize,
     /// Seconds in-flight calls get to finish on shutdown.
     pub shutdown_grace_secs: u64,
-    /// Concurrent Subscribe streams allowed per principal.
+    /// Concurrent long-lived streams (Subscribe, health Watch, reflection)
+    /// allowed per principal.
     pub max_streams_per_principal: usize,
+    /// HTTP/2 calls in progress at once on one connection.
+    pub max_concurrent_streams_per_connection: u32,
+    /// Seconds after which a connection is closed (clients reconnect).
+    pub max_connection_age_secs: u64,
     /// Sustained publishes per second allowed per principal.
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Sustained envelope bytes per second a principal may publish.
+    pub publish_bytes_per_sec_per_principal: f64,
+    /// Envelope bytes a principal may publish in a burst above that rate.
+    pub publish_burst_bytes_per_principal: f64,
+    /// Below this many free bytes on the ledger's file system the hub
+    /// refuses publishes (and reports NOT_SERVING) instead of filling it.
+    pub min_free_disk_bytes: u64,
     /// Publishes a principal may have waiting for their answer at once.
     pub max_inflight_publishes_per_principal: usize,
     /// Sustained read calls per second allowed per principal.
@@ -79,12 +91,17 @@ impl Default for Config {
             max_pending_handshakes: 1024,
             shutdown_grace_secs: 10,
             max_streams_per_principal: 16,
+            max_concurrent_streams_per_connection: 64,
+            max_connection_age_secs: 86_400,
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            publish_bytes_per_sec_per_principal: 1_048_576.0,
+            publish_burst_bytes_per_principal: 67_108_864.0,
+            min_free_disk_bytes: 1 << 30,
             max_inflight_publishes_per_principal: 256,
             read_rate_per_principal: 5_000.0,
             read_burst_per_principal: 10_000.0,
-            max_connections_per_certificate: 64,
+            max_connections_per_certificate: 16,
             idle_timeout_secs: 120,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 20,
@@ -114,6 +131,14 @@ impl Config {
             ("publish_burst_per_principal", self.publish_burst_per_principal),
             ("read_rate_per_principal", self.read_rate_per_principal),
             ("read_burst_per_principal", self.read_burst_per_principal),
+            (
+                "publish_bytes_per_sec_per_principal",
+                self.publish_bytes_per_sec_per_principal,
+            ),
+            (
+                "publish_burst_bytes_per_principal",
+                self.publish_burst_bytes_per_principal,
+            ),
         ];
         if let Some((name, v)) = positive.iter().find(|(_, v)| !(v.is_finite() && *v >= 1.0)) {
             return Err(Error::Config(format!(
@@ -122,6 +147,10 @@ impl Config {
         }
         let counts = [
             ("max_streams_per_principal", self.max_streams_per_principal),
+            (
+                "max_concurrent_streams_per_connection",
+                self.max_concurrent_streams_per_connection as usize,
+            ),
             ("max_connections_per_certificate", self.max_connections_per_certificate),
             ("max_pending_handshakes", self.max_pending_handshakes),
             (

@@ -7,12 +7,12 @@
 
 use crate::crypto::SigningKey;
 use crate::error::{Error, Result};
+use crate::hash::sha256;
 use crate::ids::PrincipalId;
 use crate::note::NoteSigner;
 use crate::pb;
 use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
 use crate::roster_change;
-use crate::tls::sha256;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
 };
@@ -104,6 +104,17 @@ impl DevCa {
         p.distinguished_name.push(DnType::CommonName, format!("{id} DEV ONLY"));
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         window(&mut p, from_days, to_days);
+        self.sign(p)
+    }
+
+    /// A client certificate for `id`, valid from a day ago until Unix time
+    /// `not_after` (tests of what happens when one expires mid-connection).
+    pub fn issue_client_until(&self, id: &str, not_after: i64) -> Result<Issued> {
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
+        p.distinguished_name.push(DnType::CommonName, format!("{id} DEV ONLY"));
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        window(&mut p, -1, 0);
+        p.not_after = OffsetDateTime::from_unix_timestamp(not_after).map_err(|e| Error::Tls(e.to_string()))?;
         self.sign(p)
     }
 

@@ -96,6 +96,17 @@ pub enum PublishError {
     /// Another envelope already took this (publisher, id).
     #[error("alert id {0:?} was already published with different content; choose a new id (corrections use amends)")]
     IdTaken(String),
+    /// The ledger's disk is nearly full; not the caller's fault.
+    #[error(
+        "the hub is refusing publishes: only {free} bytes are free on its ledger's disk (floor {floor}); \
+         retry later, the operator has been told"
+    )]
+    DiskFull {
+        /// Free bytes.
+        free: u64,
+        /// The configured floor.
+        floor: u64,
+    },
     /// Storage failed; not the caller's fault.
     #[error("the ledger could not store the entry; retry later")]
     Internal(#[from] crate::error::Error),
@@ -111,7 +122,7 @@ impl PublishError {
             | PublishError::KeyOwner { .. }
             | PublishError::KeyNotValid(_)
             | PublishError::Spoofed { .. } => Code::PermissionDenied,
-            PublishError::TooLarge(_) => Code::ResourceExhausted,
+            PublishError::TooLarge(_) | PublishError::DiskFull { .. } => Code::ResourceExhausted,
             PublishError::AmendsMissing(_) | PublishError::Widens { .. } => Code::FailedPrecondition,
             PublishError::IdTaken(_) => Code::AlreadyExists,
             PublishError::Internal(_) => Code::Unavailable,

@@ -31,6 +31,7 @@ pub mod devcerts;
 pub mod envelope;
 pub mod error;
 pub mod fuzzing;
+pub mod hash;
 pub mod ids;
 pub mod ingest;
 pub mod ledger;

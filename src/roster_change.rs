@@ -259,7 +259,7 @@ pub fn roster_of(env: &pb::Envelope) -> Result<Roster, ChangeError> {
 
 /// The SHA-256 that pins a genesis roster: of its encoded payload.
 pub fn genesis_hash(env: &pb::Envelope) -> [u8; 32] {
-    crate::tls::sha256(&env.payload)
+    crate::hash::sha256(&env.payload)
 }
 
 /// Parses a `--genesis` value: 64 hex digits.

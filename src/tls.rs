@@ -9,6 +9,7 @@
 //! only.
 
 use crate::error::{Error, Result};
+use crate::hash::sha256;
 use crate::roster::SpkiHash;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
@@ -119,17 +120,26 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>> {
     ServerName::try_from(host.to_owned()).map_err(|e| Error::Config(format!("server name {host:?}: {e}")))
 }
 
-/// SHA-256 of the DER SubjectPublicKeyInfo inside a certificate.
-pub fn spki_sha256(cert: &CertificateDer<'_>) -> Result<SpkiHash> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|e| Error::Tls(format!("peer certificate does not parse: {e}")))?;
-    Ok(sha256(parsed.tbs_certificate.subject_pki.raw))
+/// What the hub reads from a verified client certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCert {
+    /// SHA-256 of its DER SubjectPublicKeyInfo: what the roster binds.
+    pub spki: SpkiHash,
+    /// Its `notAfter`, Unix seconds: the connection ends then.
+    pub not_after: i64,
 }
 
-/// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+/// The SPKI hash and expiry of a (verified) certificate.
+pub fn peer_cert(cert: &CertificateDer<'_>) -> Result<PeerCert> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| Error::Tls(format!("peer certificate does not parse: {e}")))?;
+    Ok(PeerCert {
+        spki: sha256(parsed.tbs_certificate.subject_pki.raw),
+        not_after: parsed.validity().not_after.timestamp(),
+    })
+}
+
+/// SHA-256 of the DER SubjectPublicKeyInfo inside a certificate.
+pub fn spki_sha256(cert: &CertificateDer<'_>) -> Result<SpkiHash> {
+    peer_cert(cert).map(|c| c.spki)
 }

@@ -152,6 +152,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let log = LogOptions {
         key: Arc::new(key),
         checkpoint_interval: Duration::from_millis(cfg.checkpoint_interval_ms),
+        min_free_disk_bytes: cfg.min_free_disk_bytes,
     };
     let hub = Arc::new(Hub::open(&cfg.data_dir, approved, &log).await?);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -163,8 +164,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         max_pending_handshakes: cfg.max_pending_handshakes,
         shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
         max_streams_per_principal: cfg.max_streams_per_principal,
+        max_concurrent_streams_per_connection: cfg.max_concurrent_streams_per_connection,
+        max_connection_age: Duration::from_secs(cfg.max_connection_age_secs),
         publish_rate_per_principal: cfg.publish_rate_per_principal,
         publish_burst_per_principal: cfg.publish_burst_per_principal,
+        publish_bytes_per_sec_per_principal: cfg.publish_bytes_per_sec_per_principal,
+        publish_burst_bytes_per_principal: cfg.publish_burst_bytes_per_principal,
         max_inflight_publishes_per_principal: cfg.max_inflight_publishes_per_principal,
         read_rate_per_principal: cfg.read_rate_per_principal,
         read_burst_per_principal: cfg.read_burst_per_principal,

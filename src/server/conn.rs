@@ -11,7 +11,7 @@
 
 use super::limits::{Slot, Slots};
 use crate::roster::SpkiHash;
-use crate::tls::spki_sha256;
+use crate::tls::peer_cert;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -56,22 +56,34 @@ pub struct TlsConn {
     _slot: Slot,
     idle: Duration,
     last_read: Instant,
+    /// When the client certificate expires: the connection ends then, as
+    /// a new handshake with that certificate would fail.
+    expires: Instant,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl TlsConn {
     /// Called when a read is pending: an error once the peer has been
-    /// silent for the idle timeout, otherwise arranges to be polled then.
+    /// silent for the idle timeout or its certificate has expired,
+    /// otherwise arranges to be polled then.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let due = self.last_read + self.idle;
+            let due = (self.last_read + self.idle).min(self.expires);
             if self.deadline.deadline() != due {
                 self.deadline.as_mut().reset(due);
             }
             if self.deadline.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if self.last_read + self.idle <= Instant::now() {
+            let now = Instant::now();
+            if self.expires <= now {
+                tracing::info!(addr = %self.peer.addr, "closing connection: the client certificate expired");
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client certificate expired",
+                )));
+            }
+            if self.last_read + self.idle <= now {
                 tracing::info!(addr = %self.peer.addr, idle = ?self.idle, "closing connection: peer silent");
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -202,8 +214,8 @@ async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, opts
         .1
         .peer_certificates()
         .and_then(|c| c.first().cloned())?;
-    let spki = match spki_sha256(&cert) {
-        Ok(spki) => spki,
+    let (spki, not_after) = match peer_cert(&cert) {
+        Ok(c) => (c.spki, c.not_after),
         Err(e) => {
             tracing::info!(%addr, error = %e, "peer certificate unusable");
             return None;
@@ -219,12 +231,16 @@ async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, opts
         return None;
     };
     let now = Instant::now();
+    let left = u64::try_from(not_after.saturating_sub(crate::server::unix_now())).unwrap_or(0);
+    // Capped at a century, so that the deadline arithmetic cannot overflow.
+    let expires = now + Duration::from_secs(left.min(100 * 365 * 86_400));
     Some(TlsConn {
         stream,
         peer: Peer { spki, addr },
         _slot: slot,
         idle: opts.idle_timeout,
         last_read: now,
+        expires,
         deadline: Box::pin(tokio::time::sleep_until(now + opts.idle_timeout)),
     })
 }

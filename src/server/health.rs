@@ -72,7 +72,7 @@ pub async fn set(reporter: &HealthReporter, status: ServingStatus) {
 pub async fn follow(reporter: HealthReporter, hub: Arc<Hub>) {
     let mut last = None;
     loop {
-        let failure = hub.ledger().failure();
+        let failure = hub.failure();
         let status = match &failure {
             None => ServingStatus::Serving,
             Some(_) => ServingStatus::NotServing,

@@ -1,6 +1,7 @@
 //! The hub's state and operations, independent of gRPC: the ledger, the
 //! roster in force, and publish / read with the access policy applied.
 
+use super::disk::DiskFloor;
 use crate::crypto::queue::VerifyQueue;
 use crate::crypto::Rule;
 use crate::error::{Error, Result};
@@ -17,18 +18,22 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// How the hub signs its checkpoints.
+/// How the hub keeps its log.
 #[derive(Clone, Debug)]
 pub struct LogOptions {
     /// The log's own signing key; its name is the log's origin line.
     pub key: Arc<NoteSigner>,
     /// Least time between two checkpoints.
     pub checkpoint_interval: Duration,
+    /// Publishes are refused while fewer bytes are free on the ledger's
+    /// file system ([`DiskFloor`]).
+    pub min_free_disk_bytes: u64,
 }
 
 /// Shared state behind every connection.
 pub struct Hub {
     ledger: Ledger,
+    disk: DiskFloor,
     verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
 }
@@ -76,6 +81,7 @@ impl Hub {
         };
         Ok(Hub {
             ledger,
+            disk: DiskFloor::new(data_dir, log.min_free_disk_bytes),
             verifier: VerifyQueue::start()?,
             roster: RwLock::new(Arc::new(roster)),
         })
@@ -84,6 +90,20 @@ impl Hub {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Why the hub cannot take publishes now, if it cannot: a failed
+    /// commit, or too little free disk.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(why) = self.ledger.failure() {
+            return Some(why);
+        }
+        self.disk.check().err().map(|free| {
+            format!(
+                "only {free} bytes free on the ledger's disk, below the floor of {}",
+                self.disk.floor()
+            )
+        })
     }
 
     /// The roster in force.
@@ -108,6 +128,12 @@ impl Hub {
     ) -> Result<pb::PublishReceipt, PublishError> {
         if let Some(receipt) = self.replayed(env, member)? {
             return Ok(receipt);
+        }
+        if let Err(free) = self.disk.check() {
+            return Err(PublishError::DiskFull {
+                free,
+                floor: self.disk.floor(),
+            });
         }
         let (roster, stamp) = (self.roster(), Stamp::fresh(unix_now()));
         let signed = ingest::check_authorship(env, member, &roster, stamp.now)?;
@@ -165,6 +191,25 @@ impl Hub {
             duplicate,
             tree_size: self.ledger.size().max(index + 1),
         }
+    }
+
+    /// Alert `id` of `publisher` if `viewer` may see it. A hidden alert and
+    /// one that does not exist cost the same work, so the time an answer
+    /// takes does not tell which: both read one entry from storage and run
+    /// the access policy on it (for a missing id, an entry chosen by hashing
+    /// the key, whose verdict is discarded).
+    pub fn visible_alert(&self, viewer: &Member, publisher: &str, id: &str) -> Result<Option<pb::LedgerEntry>> {
+        let index = self.ledger.alert_index(publisher, id)?;
+        let size = self.ledger.size();
+        if size == 0 {
+            return Ok(None);
+        }
+        let probe = index.unwrap_or_else(|| {
+            let h = crate::hash::sha256(format!("{publisher}\0{id}").as_bytes());
+            u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) % size
+        });
+        let found = self.visible_entry(viewer, probe)?;
+        Ok(found.filter(|_| index.is_some()))
     }
 
     /// Entry `index` if `viewer` may see it.

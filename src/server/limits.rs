@@ -20,6 +20,9 @@ pub struct Quotas {
     pub in_flight: Arc<Slots>,
     /// Publish calls.
     pub publishes: RateLimits,
+    /// Publish envelope bytes: what the ledger, every recipient and the
+    /// auditor pay for, and what can never be pruned.
+    pub publish_bytes: RateLimits,
     /// Read calls: Subscribe (opening it), GetEntry, GetCheckpoint, proofs,
     /// WhoAmI.
     pub reads: RateLimits,
@@ -45,16 +48,24 @@ impl RateLimits {
 
     /// Takes one token for `who`; `Err(seconds to wait)` when empty.
     pub fn take(&self, who: &str) -> Result<(), f64> {
+        self.take_n(who, 1.0)
+    }
+
+    /// Takes `n` tokens for `who` (at most the burst: a request larger than
+    /// the burst waits for a full bucket); `Err(seconds to wait)` when they
+    /// are not all there. Nothing is taken on refusal.
+    pub fn take_n(&self, who: &str, n: f64) -> Result<(), f64> {
+        let n = n.min(self.burst);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let (tokens, last) = buckets.entry(who.to_owned()).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
         *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= n {
+            *tokens -= n;
             return Ok(());
         }
-        Err((1.0 - *tokens) / self.rate.max(f64::MIN_POSITIVE))
+        Err((n - *tokens) / self.rate.max(f64::MIN_POSITIVE))
     }
 }
 
@@ -127,6 +138,11 @@ mod tests {
         let wait = r.take("CO").expect_err("empty");
         assert!(wait > 0.0 && wait <= 0.001 + 1e-9, "{wait}");
         r.take("PA").expect("others have their own bucket");
+        let bytes = RateLimits::new(1000.0, 5000.0);
+        bytes.take_n("CO", 4000.0).expect("within the burst");
+        let wait = bytes.take_n("CO", 2000.0).expect_err("1000 left");
+        assert!((wait - 1.0).abs() < 0.01, "1000 more bytes at 1000/s: {wait}");
+        bytes.take_n("CO", 900.0).expect("a refusal took nothing");
         std::thread::sleep(std::time::Duration::from_millis(5));
         r.take("CO").expect("refilled");
     }

@@ -7,12 +7,14 @@
 //! drops.
 
 mod conn;
+mod disk;
 mod health;
 mod hub;
 mod limits;
 mod reflection;
 mod service;
 mod status;
+mod streams;
 
 #[cfg(test)]
 mod need_to_know_props;
@@ -32,6 +34,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
+/// Streams a connection may reset by provoking errors before the hub closes
+/// it with GOAWAY (RUSTSEC-2024-0003, "MadeYouReset"): hyper's own default,
+/// which tonic's builder would otherwise remove.
+const MAX_LOCAL_ERROR_RESETS: usize = 256;
+/// Streams a client may open and reset before the hub accepts them (h2's
+/// default, the "Rapid Reset" bound, set explicitly).
+const MAX_PENDING_ACCEPT_RESETS: usize = 20;
+/// How long in-flight calls get when a connection reaches its maximum age.
+const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
+
 /// Network settings of a running server.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -41,12 +53,23 @@ pub struct ServeOptions {
     pub max_pending_handshakes: usize,
     /// How long in-flight calls get after shutdown is requested.
     pub shutdown_grace: Duration,
-    /// Concurrent Subscribe streams allowed per principal.
+    /// Concurrent long-lived streams (Subscribe, health Watch, reflection)
+    /// allowed per principal.
     pub max_streams_per_principal: usize,
+    /// HTTP/2 streams (calls) in progress at once on one connection
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS).
+    pub max_concurrent_streams_per_connection: u32,
+    /// A connection older than this is closed (GOAWAY, then a grace period
+    /// for calls in progress); clients reconnect and resume.
+    pub max_connection_age: Duration,
     /// Sustained publishes per second allowed per principal.
     pub publish_rate_per_principal: f64,
     /// Publishes a principal may send in a burst above that rate.
     pub publish_burst_per_principal: f64,
+    /// Sustained envelope bytes per second a principal may publish.
+    pub publish_bytes_per_sec_per_principal: f64,
+    /// Envelope bytes a principal may publish in a burst above that rate.
+    pub publish_burst_bytes_per_principal: f64,
     /// Publishes a principal may have waiting for their answer at once.
     pub max_inflight_publishes_per_principal: usize,
     /// Sustained read calls per second allowed per principal.
@@ -72,12 +95,16 @@ impl Default for ServeOptions {
             max_pending_handshakes: 1024,
             shutdown_grace: Duration::from_secs(10),
             max_streams_per_principal: 16,
+            max_concurrent_streams_per_connection: 64,
+            max_connection_age: Duration::from_secs(86_400),
             publish_rate_per_principal: 5_000.0,
             publish_burst_per_principal: 10_000.0,
+            publish_bytes_per_sec_per_principal: 1_048_576.0,
+            publish_burst_bytes_per_principal: 67_108_864.0,
             max_inflight_publishes_per_principal: 256,
             read_rate_per_principal: 5_000.0,
             read_burst_per_principal: 10_000.0,
-            max_connections_per_certificate: 64,
+            max_connections_per_certificate: 16,
             idle_timeout: Duration::from_secs(120),
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(20),
@@ -107,6 +134,10 @@ pub async fn run(
         streams: limits::Slots::new(opts.max_streams_per_principal),
         in_flight: limits::Slots::new(opts.max_inflight_publishes_per_principal),
         publishes: limits::RateLimits::new(opts.publish_rate_per_principal, opts.publish_burst_per_principal),
+        publish_bytes: limits::RateLimits::new(
+            opts.publish_bytes_per_sec_per_principal,
+            opts.publish_burst_bytes_per_principal,
+        ),
         reads: limits::RateLimits::new(opts.read_rate_per_principal, opts.read_burst_per_principal),
     };
     let quotas = Arc::new(quotas);
@@ -114,6 +145,7 @@ pub async fn run(
     let (health, health_svc) = health::service(gate.clone());
     let (reflect_v1, reflect_v1alpha) = reflection::services(gate)?;
     let follow = tokio::spawn(health::follow(health.clone(), hub.clone()));
+    let long_lived = streams::LongLivedLayer::new(hub.clone(), quotas.streams.clone());
     let grpc = IsthmusServer::new(Service::new(hub, stop_rx.clone(), quotas))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(usize::MAX);
@@ -121,7 +153,13 @@ pub async fn run(
     let serve = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(opts.keepalive_interval))
         .http2_keepalive_timeout(Some(opts.keepalive_timeout))
+        .max_concurrent_streams(Some(opts.max_concurrent_streams_per_connection))
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
+        .max_connection_age(opts.max_connection_age)
+        .max_connection_age_grace(CONNECTION_AGE_GRACE)
         .layer(status::RemapLayer)
+        .layer(long_lived)
         .add_service(grpc)
         .add_service(health_svc)
         .add_service(reflect_v1)

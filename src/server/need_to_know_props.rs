@@ -115,7 +115,7 @@ proptest! {
     fn ingest_and_policy_reveal_each_alert_to_exactly_its_audience(c in cases(), n in any::<u64>()) {
         let (fed, roster) = &*FED;
         let publisher = roster.member(code(c.publisher)).expect("member");
-        let spki = crate::tls::sha256(b"not checked by ingest");
+        let spki = crate::hash::sha256(b"not checked by ingest");
         let caller = Caller { member: publisher, spki: &spki };
         let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, &ingest::Stamp::fresh(super::unix_now()), |_| None);
         match (entitled(&c), verdict) {

@@ -4,9 +4,9 @@
 
 use super::conn::Peer;
 use super::hub::{visible, Hub};
-use super::limits::{Quotas, Slot};
+use super::limits::Quotas;
 use super::status::{exhausted, over_rate};
-use crate::ids::PrincipalId;
+use crate::ids::{CountrySet, PrincipalId};
 use crate::pb::{self, isthmus_server::Isthmus};
 use crate::policy::Audience;
 use crate::roster::Member;
@@ -86,27 +86,45 @@ fn check_size(tree_size: u64, size: u64) -> Result<(), Status> {
     }
 }
 
-/// What a subscriber asked to receive, beyond what it may see.
+/// What a subscriber asked to receive, beyond what it may see. Checking an
+/// entry against it costs the same whatever the filter holds: the
+/// publishers are a 249-bit set, not a list to scan.
 struct Wanted {
-    publishers: Vec<String>,
+    /// Empty: every publisher.
+    publishers: CountrySet,
     roster: bool,
     alerts: bool,
 }
 
 impl Wanted {
-    fn from_filter(f: &Option<pb::SubscribeFilter>) -> Result<Self, Status> {
+    /// The filter, checked: at most one entry per delegation of the roster
+    /// (a longer list can only repeat or name non-members), each an ISO
+    /// 3166-1 alpha-2 code.
+    fn from_filter(f: &Option<pb::SubscribeFilter>, delegations: usize) -> Result<Self, Status> {
         let Some(f) = f else {
             return Ok(Wanted {
-                publishers: Vec::new(),
+                publishers: CountrySet::default(),
                 roster: false,
                 alerts: true,
             });
         };
+        if f.publishers.len() > delegations {
+            return Err(Status::invalid_argument(format!(
+                "filter.publishers lists {} codes; there are {delegations} delegations: list each at most once",
+                f.publishers.len()
+            )));
+        }
+        let mut publishers = CountrySet::default();
         for p in &f.publishers {
-            PrincipalId::country(p).map_err(|e| Status::invalid_argument(format!("filter.publishers: {e}")))?;
+            if !publishers.insert(p) {
+                let e = PrincipalId::country(p)
+                    .err()
+                    .map_or_else(String::new, |e| e.to_string());
+                return Err(Status::invalid_argument(format!("filter.publishers: {e}")));
+            }
         }
         Ok(Wanted {
-            publishers: f.publishers.clone(),
+            publishers,
             roster: f.include_roster || f.roster_only,
             alerts: !f.roster_only,
         })
@@ -129,6 +147,10 @@ impl Isthmus for Service {
         let (member, peer) = self.caller(&req)?;
         if let Err(wait) = self.quotas.publishes.take(member.id.as_str()) {
             return Err(over_rate(member.id.as_str(), "publish", wait));
+        }
+        let bytes = prost::Message::encoded_len(req.get_ref()) as f64;
+        if let Err(wait) = self.quotas.publish_bytes.take_n(member.id.as_str(), bytes) {
+            return Err(over_rate(member.id.as_str(), "publish byte", wait));
         }
         let _slot = self.quotas.in_flight.acquire(member.id.as_str()).ok_or_else(|| {
             let message = format!(
@@ -157,7 +179,7 @@ impl Isthmus for Service {
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
         let (member, _) = self.reader(&req)?;
         let r = req.into_inner();
-        let wanted = Wanted::from_filter(&r.filter)?;
+        let wanted = Wanted::from_filter(&r.filter, self.hub.roster().delegations().count())?;
         let size = self.hub.ledger().size();
         if r.from_index > size {
             return Err(Status::out_of_range(format!(
@@ -171,17 +193,8 @@ impl Isthmus for Service {
                 r.until_index, r.from_index
             )));
         }
-        let permit = self.quotas.streams.acquire(member.id.as_str()).ok_or_else(|| {
-            let message = format!(
-                "{} already has {} open subscriptions, the limit per principal; close one first",
-                member.id,
-                self.quotas.streams.max()
-            );
-            exhausted(message, None)
-        })?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let sub = Subscription {
-            _permit: permit,
             hub: self.hub.clone(),
             member,
             wanted,
@@ -196,18 +209,13 @@ impl Isthmus for Service {
 
     async fn get_entry(&self, req: Request<pb::GetEntryRequest>) -> Result<Response<pb::LedgerEntry>, Status> {
         let (member, _) = self.reader(&req)?;
-        let index = match req.into_inner().key {
-            Some(pb::get_entry_request::Key::Index(i)) => Some(i),
-            Some(pb::get_entry_request::Key::Alert(k)) => {
-                self.hub.ledger().alert_index(&k.publisher, &k.id).map_err(internal)?
-            }
+        let found = match req.into_inner().key {
+            Some(pb::get_entry_request::Key::Index(i)) => self.hub.visible_entry(&member, i),
+            Some(pb::get_entry_request::Key::Alert(k)) => self.hub.visible_alert(&member, &k.publisher, &k.id),
             None => return Err(Status::invalid_argument("set either index or alert {publisher, id}")),
         };
-        let found = match index {
-            Some(i) => self.hub.visible_entry(&member, i).map_err(internal)?,
-            None => None,
-        };
         found
+            .map_err(internal)?
             .map(Response::new)
             .ok_or_else(|| Status::not_found("no such entry is visible to you"))
     }
@@ -307,7 +315,6 @@ impl Isthmus for Service {
 /// bounded channel makes a slow reader wait on its own; it never holds
 /// more than [`STREAM_BUFFER`] + [`READ_BATCH`] entries in memory.
 struct Subscription {
-    _permit: Slot,
     hub: Arc<Hub>,
     member: Member,
     wanted: Wanted,

@@ -19,5 +19,6 @@ mod need_to_know;
 mod reflection;
 mod refusals;
 mod roster_changes;
+mod streams;
 mod tls_matrix;
 mod util;

@@ -70,6 +70,7 @@ pub fn log_options(fed: &DevFederation) -> isthmus::server::LogOptions {
     isthmus::server::LogOptions {
         key: Arc::new(fed.log.clone()),
         checkpoint_interval: Duration::from_millis(50),
+        min_free_disk_bytes: 0,
     }
 }
 
