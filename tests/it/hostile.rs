@@ -107,6 +107,19 @@ async fn run(s: &TestServer, cases: Vec<Case>, stranger: &isthmus::tls::TlsFiles
     n
 }
 
+/// A correction of `seed-1` (CO to PA, TLP:AMBER) to `to` at `tlp`.
+fn amending_seed(to: &[&str], tlp: pb::Tlp) -> pb::Alert {
+    let mut a = alert("h-amends", "CO", to);
+    a.tlp = tlp as i32;
+    a.amends = Some(pb::Amendment {
+        id: "seed-1".into(),
+        kind: pb::AmendmentKind::Correction as i32,
+        reason: "corrected".into(),
+        widens_distribution: false,
+    });
+    a
+}
+
 /// A valid CO alert to PA, changed by `f`.
 fn with(f: impl FnOnce(&mut pb::Alert)) -> pb::Alert {
     let mut a = alert("h-1", "CO", &["PA"]);
@@ -407,6 +420,59 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
             ),
             FailedPrecondition,
         ),
+        case_saying(
+            "correction of seed-1 adding a recipient, not flagged as widening",
+            co(fed, amending_seed(&["PA", "US"], pb::Tlp::Amber)),
+            FailedPrecondition,
+            "widens its distribution (new recipients US)",
+        ),
+        case_saying(
+            "correction of seed-1 lowering its TLP, not flagged as widening",
+            co(fed, amending_seed(&["PA"], pb::Tlp::Green)),
+            FailedPrecondition,
+            "TLP TLP_AMBER -> TLP_GREEN",
+        ),
+        case_saying(
+            "title carrying a terminal escape and a forged header line",
+            co(fed, with(|a| a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED".into())),
+            InvalidArgument,
+            "U+001B",
+        ),
+        case_saying(
+            "summary carrying a right-to-left override",
+            co(fed, with(|a| a.summary = "pay to \u{202e}1234 account".into())),
+            InvalidArgument,
+            "U+202E",
+        ),
+        case_saying(
+            "title on two lines",
+            co(fed, with(|a| a.title = "one\ntwo".into())),
+            InvalidArgument,
+            "this field is one line",
+        ),
+        case_saying(
+            "network.description of 4,001 bytes",
+            co(fed, with(|a| {
+                a.network = Some(pb::Network {
+                    description: "d".repeat(4_001),
+                    ..Default::default()
+                })
+            })),
+            InvalidArgument,
+            "network.description: 4001 bytes of UTF-8; at most 4000",
+        ),
+        case_saying(
+            "subject nationality not an ISO 3166-1 code",
+            co(fed, with(|a| {
+                a.subjects = vec![pb::Subject {
+                    name: "x".into(),
+                    nationality: "Colombia".into(),
+                    ..Default::default()
+                }]
+            })),
+            InvalidArgument,
+            "subjects.nationality",
+        ),
         case(
             "alert says PA, cert and key are CO",
             "CO",
@@ -636,6 +702,21 @@ fn read_cases(fed: &DevFederation, size: u64, seed: &pb::Envelope) -> Vec<Case> 
             Call::Subscribe(filter("")),
             InvalidArgument,
         ),
+        Case {
+            says: "list each at most once",
+            ..case(
+                "subscribe filter of 300 codes (more than there are delegations)",
+                "PA",
+                Call::Subscribe(pb::SubscribeRequest {
+                    filter: Some(pb::SubscribeFilter {
+                        publishers: vec!["CO".into(); 300],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                InvalidArgument,
+            )
+        },
         case("get entry with no key", "PA", Call::GetEntry(None), InvalidArgument),
         case(
             "get entry beyond the end",

@@ -272,3 +272,78 @@ async fn publishes_waiting_for_an_answer_are_capped_per_principal() {
         .expect("PA has its own share");
     s.stop().await;
 }
+
+/// Bytes, not just calls: CO's publishes of about 7 kB each stop at its
+/// byte budget (RESOURCE_EXHAUSTED with a retry hint) while its call rate
+/// is far from its limit, and PA keeps publishing.
+#[tokio::test]
+async fn publish_bytes_are_budgeted_per_principal() {
+    let fed = federation();
+    let serve = isthmus::server::ServeOptions {
+        publish_bytes_per_sec_per_principal: 1_000.0,
+        publish_burst_bytes_per_principal: 30_000.0,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(fed.clone(), fed.roster().expect("roster"), serve).await;
+    let mut co = s.client("CO").await;
+    let (mut accepted, mut limited) = (0, 0);
+    for i in 0..10 {
+        let mut a = alert(&format!("big-{i}"), "CO", &["PA"]);
+        a.summary = "s".repeat(7_000);
+        match co.publish(sealed(&fed, "CO", &a)).await {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+                assert!(e.message().contains("publish byte rate limit"), "{}", e.message());
+                limited += 1;
+            }
+        }
+    }
+    assert_eq!((accepted, limited), (4, 6), "30 kB of burst is four 7 kB envelopes");
+    let mut pa = s.client("PA").await;
+    pa.publish(sealed(&fed, "PA", &alert("small", "PA", &["CO"])))
+        .await
+        .expect("PA has its own budget");
+    s.stop().await;
+}
+
+/// Below the free-disk floor the hub refuses publishes and says
+/// NOT_SERVING, and still serves reads.
+#[tokio::test]
+async fn below_the_disk_floor_publishes_stop_and_reads_go_on() {
+    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+    let fed = federation();
+    let log = isthmus::server::LogOptions {
+        min_free_disk_bytes: u64::MAX,
+        ..log_options(&fed)
+    };
+    let s = TestServer::start_with_log(fed.clone(), fed.roster().expect("roster"), Default::default(), Some(log)).await;
+    let err = s
+        .client("CO")
+        .await
+        .publish(sealed(&fed, "CO", &alert("no-room", "CO", &["PA"])))
+        .await
+        .expect_err("no disk has u64::MAX bytes free");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());
+    assert!(err.message().contains("free on its ledger's disk"), "{}", err.message());
+    assert_eq!(s.size(), 1, "nothing stored");
+    let mut pa = s.client("PA").await;
+    pa.get_entry(pb::GetEntryRequest {
+        key: Some(pb::get_entry_request::Key::Index(0)),
+    })
+    .await
+    .expect("reads go on");
+    let config = isthmus::tls::client_config(&tls_of(&fed, "PA")).expect("config");
+    let mut health = HealthClient::new(isthmus::client::channel(&s.server(), config).await.expect("channel"));
+    let mut status = ServingStatus::Serving;
+    for _ in 0..40 {
+        let req = HealthCheckRequest { service: String::new() };
+        status = health.check(req).await.expect("check").into_inner().status();
+        if status == ServingStatus::NotServing {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, ServingStatus::NotServing, "health says so");
+    s.stop().await;
+}

@@ -247,3 +247,47 @@ async fn subscribe_beyond_the_end_and_bad_filters_are_refused() {
     );
     s.stop().await;
 }
+
+/// Only the originator can amend, and widening the audience must be meant:
+/// a correction that adds a recipient is refused until it says so, then
+/// accepted and delivered to the new recipient; narrowing needs no flag.
+#[tokio::test]
+async fn corrections_widen_only_when_they_say_so() {
+    let s = TestServer::start(federation()).await;
+    let fed = s.fed.clone();
+    let mut co = s.client("CO").await;
+    co.publish(sealed(&fed, "CO", &alert("orig", "CO", &["PA"])))
+        .await
+        .expect("original");
+    let correction = |id: &str, to: &[&str], tlp: pb::Tlp, widens: bool| {
+        let mut a = alert(id, "CO", to);
+        a.tlp = tlp as i32;
+        a.amends = Some(pb::Amendment {
+            id: "orig".into(),
+            kind: pb::AmendmentKind::Correction as i32,
+            reason: "names corrected".into(),
+            widens_distribution: widens,
+        });
+        sealed(&fed, "CO", &a)
+    };
+    let err = co
+        .publish(correction("wide", &["PA", "US"], pb::Tlp::Amber, false))
+        .await
+        .expect_err("widening unasked");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    let wide = co
+        .publish(correction("wide", &["PA", "US"], pb::Tlp::Amber, true))
+        .await
+        .expect("widening on purpose")
+        .into_inner();
+    let mut us = s.client("US").await;
+    us.get_entry(pb::GetEntryRequest {
+        key: Some(pb::get_entry_request::Key::Index(wide.index)),
+    })
+    .await
+    .expect("the new recipient reads the correction");
+    co.publish(correction("narrow", &["PA"], pb::Tlp::Red, false))
+        .await
+        .expect("narrowing needs no flag");
+    s.stop().await;
+}

@@ -97,9 +97,20 @@ impl TestServer {
 
     /// A hub with its own roster and network options.
     pub async fn start_with(fed: Arc<DevFederation>, roster: isthmus::roster::Roster, serve: ServeOptions) -> Self {
+        Self::start_with_log(fed, roster, serve, None).await
+    }
+
+    /// A hub with its own roster, network options and log options.
+    pub async fn start_with_log(
+        fed: Arc<DevFederation>,
+        roster: isthmus::roster::Roster,
+        serve: ServeOptions,
+        log: Option<isthmus::server::LogOptions>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
+        let log = log.unwrap_or_else(|| log_options(&fed));
         let hub = Arc::new(
-            Hub::open(data.path(), fed.approved(&roster), &log_options(&fed))
+            Hub::open(data.path(), fed.approved(&roster), &log)
                 .await
                 .expect("open hub"),
         );
