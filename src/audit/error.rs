@@ -31,6 +31,10 @@ pub enum AuditError {
     Unusable(#[from] Unusable),
 }
 
+fn show(index: Option<u64>) -> String {
+    index.map_or_else(|| "no valid entry".to_owned(), |i| format!("entry {i}"))
+}
+
 fn at(index: Option<u64>) -> String {
     index.map(|i| format!(" at entry {i}")).unwrap_or_default()
 }
@@ -123,6 +127,14 @@ pub enum Reason {
         accepted: i64,
         /// The roster's issue time.
         issued: i64,
+    },
+    /// The checkpoint's `roster` line does not name the latest roster entry.
+    #[error("the checkpoint's roster line names {} but the latest roster entry below its size is {}; a reader trusting it would be shown the wrong roster history", show(*claimed), show(*actual))]
+    RosterLine {
+        /// What the line says (`None`: malformed).
+        claimed: Option<u64>,
+        /// The latest roster entry found.
+        actual: Option<u64>,
     },
     /// The stored bytes differ from what ingest produces for the envelope.
     #[error("the stored entry is not byte for byte what ingest records for this envelope (principal, TLS key, time, recipients or encoding differ)")]

@@ -53,6 +53,8 @@ pub(crate) struct Rules {
     last_accepted: i64,
     seen: HashMap<AlertKey, u64>,
     genesis: Option<[u8; 32]>,
+    /// Index of the latest roster entry checked.
+    last_roster: Option<u64>,
 }
 
 impl Rules {
@@ -61,6 +63,20 @@ impl Rules {
         Rules {
             genesis,
             ..Rules::default()
+        }
+    }
+
+    /// The checkpoint's `roster` line must name the latest roster entry of
+    /// the entries checked (checkpoints written before the line: nothing
+    /// to check).
+    pub fn check_roster_line(&self, cp: &crate::ledger::checkpoint::Checkpoint) -> Result<(), Reason> {
+        match cp.roster_index() {
+            None => Ok(()),
+            Some(Ok(r)) if Some(r) == self.last_roster => Ok(()),
+            Some(claimed) => Err(Reason::RosterLine {
+                claimed: claimed.ok(),
+                actual: self.last_roster,
+            }),
         }
     }
 
@@ -108,6 +124,7 @@ impl Rules {
             counts.genesis_roster_sha256 = Some(hex::encode(got));
         }
         self.roster = Some(opened.roster);
+        self.last_roster = Some(index);
         counts.roster_entries += 1;
         Ok(())
     }

@@ -128,6 +128,9 @@ impl Scan<'_> {
 
     fn finish(&mut self, cp: &Checkpoint) -> Result<(), AuditError> {
         self.sigs.flush()?;
+        if let Err(reason) = self.rules.check_roster_line(cp) {
+            return Err(AuditError::whole(reason));
+        }
         self.tiles.finish(&self.range.root(), cp)
     }
 }

@@ -286,7 +286,7 @@ async fn tail(
     check: &verify::CheckArgs,
 ) -> Result<(), Failure> {
     let mut rpc = connect(cli).await?;
-    let mut verifier = check.verifier(&mut rpc, from).await?;
+    let mut verifier = check.verifier(cli, &mut rpc, from).await?;
     let filter = pb::SubscribeFilter {
         publishers: publishers.to_vec(),
         include_roster: verifier.is_some(),
@@ -333,8 +333,9 @@ async fn get(
         .get_entry(pb::GetEntryRequest { key: Some(key) })
         .await?
         .into_inner();
-    if let Some(mut v) = check.verifier(&mut rpc, e.index).await? {
+    if let Some(mut v) = check.verifier(cli, &mut rpc, e.index + 1).await? {
         v.check(&e).map_err(|why| verify::refuse(e.index, &why))?;
+        v.prove_included(&mut rpc, &e).await?;
     }
     output::entry(cli.json, &e)?;
     Ok(())

@@ -1,21 +1,35 @@
-//! `isthmus tail` checks what the hub serves instead of printing it on
-//! trust: it follows the roster history from the genesis entry, accepting
-//! each roster only as [`roster_change::open`] allows (the genesis pinned
-//! with `--genesis` if given), and checks every alert's DSSE signature under
-//! the roster in force at its index, with the hub's own authorship rule
-//! ([`ingest::check_authorship`]) at its recorded acceptance time. A hub
-//! that forges or alters an alert, or slips in an unapproved key, is caught
-//! at the first such entry.
+//! `isthmus tail` and `get` check what the hub serves instead of printing it
+//! on trust.
+//!
+//! The roster history is proven, not taken as served: the CLI verifies the
+//! hub's latest signed checkpoint with the log key, checks that it extends
+//! the last checkpoint this CLI saw (a consistency proof against a small
+//! state file), reads every roster entry below the checkpoint's size, checks
+//! each one's inclusion proof against the signed root, and requires the last
+//! one to be the entry the checkpoint's `roster` line names. A hub that
+//! leaves out a roster change (a revocation, say) would have to sign a tree
+//! that names an older roster, which the audit and the witnesses catch.
+//! Each roster is accepted only as [`roster_change::open`] allows (the
+//! genesis pinned with `--genesis` if given), and every alert's DSSE
+//! signature is checked under the roster in force at its index, with the
+//! hub's own authorship rule ([`ingest::check_authorship`]) at its recorded
+//! acceptance time, which must never go back along the ledger.
 
-use super::Failure;
+mod history;
+mod state;
+
+use super::{Cli, Failure};
 use crate::client::Client;
 use crate::crypto::Rule;
 use crate::ingest;
-use crate::ledger::entry;
+use crate::ledger::checkpoint::SignedCheckpoint;
+use crate::ledger::{entry, merkle};
 use crate::pb;
 use crate::policy;
 use crate::roster::Roster;
 use crate::roster_change;
+use anyhow::anyhow;
+use std::path::PathBuf;
 
 /// How `tail` and `get` check what they print.
 #[derive(Debug, clap::Args)]
@@ -25,61 +39,56 @@ pub(super) struct CheckArgs {
     /// checked for being approved from its own genesis on.
     #[arg(long, value_name = "SHA256_HEX", value_parser = roster_change::parse_genesis_pin)]
     genesis: Option<[u8; 32]>,
+    /// Where to keep the last checkpoint seen, to check that the next one
+    /// extends it (default: $XDG_STATE_HOME/isthmus/ or ~/.local/state/isthmus/).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// Print what the hub sends without checking rosters and signatures.
     #[arg(long)]
     no_verify: bool,
 }
 
 impl CheckArgs {
-    /// A verifier holding the roster in force at `index`, unless
-    /// `--no-verify`.
-    pub async fn verifier(&self, rpc: &mut Client, index: u64) -> Result<Option<Verifier>, Failure> {
-        match self.no_verify {
-            true => Ok(None),
-            false => Ok(Some(Verifier::load(rpc, index, self.genesis).await?)),
+    /// A verifier holding the proven roster history, for entries from
+    /// `index` on, unless `--no-verify`.
+    pub async fn verifier(&self, cli: &Cli, rpc: &mut Client, index: u64) -> Result<Option<Verifier>, Failure> {
+        if self.no_verify {
+            return Ok(None);
         }
+        let key = super::ledger_cmds::log_key(cli)?.ok_or_else(|| {
+            anyhow!("checking needs the log's verifier key: give --log-key (or --no-verify to print unchecked)")
+        })?;
+        let cp = rpc
+            .get_checkpoint(pb::GetCheckpointRequest { min_size: index })
+            .await?
+            .into_inner();
+        let cp = SignedCheckpoint::open(&cp.note, &key)
+            .map_err(|e| refuse_whole(&format!("the hub's checkpoint does not verify: {e}")))?;
+        state::extend(rpc, self.state.as_deref(), &cp, &key).await?;
+        let history = history::prove(rpc, &cp, self.genesis).await?;
+        Ok(Some(Verifier {
+            history,
+            checkpoint: cp,
+            last_accepted: 0,
+        }))
     }
 }
 
-/// The roster in force as the stream advances.
+/// The proven roster history, and what the stream has shown so far.
 pub(super) struct Verifier {
-    roster: Option<Roster>,
-    genesis: Option<[u8; 32]>,
+    history: history::History,
+    checkpoint: SignedCheckpoint,
     last_accepted: i64,
 }
 
 impl Verifier {
-    /// Reads (and checks) every roster entry below `until`.
-    async fn load(rpc: &mut Client, until: u64, genesis: Option<[u8; 32]>) -> Result<Self, Failure> {
-        let mut v = Verifier {
-            roster: None,
-            genesis,
-            last_accepted: 0,
-        };
-        if until == 0 {
-            return Ok(v);
-        }
-        let req = pb::SubscribeRequest {
-            from_index: 0,
-            until_index: until,
-            filter: Some(pb::SubscribeFilter {
-                roster_only: true,
-                ..Default::default()
-            }),
-        };
-        let mut rosters = rpc.subscribe(req).await?.into_inner();
-        while let Some(e) = rosters.message().await? {
-            v.check(&e).map_err(|why| refuse(e.index, &why))?;
-        }
-        Ok(v)
-    }
-
     /// Whether `e` is a roster entry (checked, not printed, by tail).
     pub fn is_roster(&self, e: &pb::LedgerEntry) -> bool {
         matches!(policy::Audience::decode(&e.entry), policy::Audience::Roster)
     }
 
-    /// Checks one entry; roster entries also become the roster in force.
+    /// Checks one entry. Roster entries below the checkpoint must be the
+    /// proven ones; later ones must be valid changes and join the history.
     /// Acceptance times never go back along the ledger, so they never go
     /// back along what one reader sees of it either.
     pub fn check(&mut self, e: &pb::LedgerEntry) -> Result<(), String> {
@@ -94,47 +103,50 @@ impl Verifier {
             self.last_accepted = at;
         }
         match entry::body(&decoded) {
-            entry::Body::Roster { envelope, accepted } => {
-                let opened = roster_change::open(envelope, self.roster.as_ref(), accepted, Rule::Cofactored)
-                    .map_err(|err| err.to_string())?;
-                if e.index == 0
-                    && self
-                        .genesis
-                        .is_some_and(|pin| pin != roster_change::genesis_hash(envelope))
-                {
-                    return Err("the genesis roster is not the one pinned with --genesis".into());
-                }
-                self.roster = Some(opened.roster);
-                Ok(())
-            }
-            entry::Body::Submission(s) => self.submission(s),
+            entry::Body::Roster { envelope, accepted } => self.history.follow(e, envelope, accepted),
+            entry::Body::Submission(s) => submission(self.history.in_force_at(e.index)?, s),
             entry::Body::Empty => Err("empty entry".into()),
         }
     }
 
-    fn submission(&self, s: &pb::Submission) -> Result<(), String> {
-        let roster = self.roster.as_ref().ok_or("an alert before any roster entry")?;
-        let env = s.envelope.as_ref().ok_or("no envelope")?;
-        let at = s.accepted.as_ref().ok_or("no acceptance time")?.seconds;
-        if at < roster.terms().issued {
-            return Err(format!("accepted at {at}, before the roster in force was issued"));
-        }
-        let member = roster
-            .member(&s.principal)
-            .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;
-        let signed = ingest::check_authorship(env, member, roster, at).map_err(|err| err.to_string())?;
-        match crate::envelope::verify(env, &signed.sig, &signed.key, Rule::Cofactored) {
-            Ok(()) => Ok(()),
-            Err(_) => Err(format!(
-                "the signature by {} does not verify: the hub served an alert its publisher did not sign",
-                member.id
-            )),
-        }
+    /// Proves that `e` is in the checkpointed tree (for `get`).
+    pub async fn prove_included(&self, rpc: &mut Client, e: &pb::LedgerEntry) -> Result<(), Failure> {
+        history::prove_inclusion(rpc, &self.checkpoint, e).await
     }
+}
+
+fn submission(roster: &Roster, s: &pb::Submission) -> Result<(), String> {
+    let env = s.envelope.as_ref().ok_or("no envelope")?;
+    let at = s.accepted.as_ref().ok_or("no acceptance time")?.seconds;
+    if at < roster.terms().issued {
+        return Err(format!("accepted at {at}, before the roster in force was issued"));
+    }
+    let member = roster
+        .member(&s.principal)
+        .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;
+    let signed = ingest::check_authorship(env, member, roster, at).map_err(|err| err.to_string())?;
+    match crate::envelope::verify(env, &signed.sig, &signed.key, Rule::Cofactored) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(format!(
+            "the signature by {} does not verify: the hub served an alert its publisher did not sign",
+            member.id
+        )),
+    }
+}
+
+/// The leaf hash of an entry as served.
+fn leaf(e: &pb::LedgerEntry) -> merkle::Hash {
+    merkle::leaf_hash(&e.entry)
 }
 
 /// The failure for an entry that does not verify (exit 1).
 pub(super) fn refuse(index: u64, why: &str) -> Failure {
     eprintln!("isthmus: entry #{index} failed verification: {why}; stopping");
+    Failure::Invalid
+}
+
+/// The failure for a checkpoint or history that does not verify (exit 1).
+pub(super) fn refuse_whole(why: &str) -> Failure {
+    eprintln!("isthmus: {why}; stopping");
     Failure::Invalid
 }

@@ -49,6 +49,13 @@ pub struct Checkpoint {
     pub extensions: Vec<String>,
 }
 
+/// Prefix of the extension line naming the roster in force at the
+/// checkpoint's size: `roster <index>`, the index of the latest roster
+/// entry below the size. A reader who verified the checkpoint knows which
+/// roster entry it must be shown, so a hub cannot withhold a roster change
+/// (a revocation, say) from one delegation without signing two trees.
+pub const ROSTER_LINE: &str = "roster ";
+
 fn malformed(line: usize, reason: &'static str) -> CheckpointError {
     CheckpointError::Malformed { line, reason }
 }
@@ -85,6 +92,19 @@ impl Checkpoint {
             root: parse_root(lines[2])?,
             extensions: lines[3..].iter().map(|l| (*l).to_owned()).collect(),
         })
+    }
+
+    /// The roster entry this checkpoint commits to, from its `roster <index>`
+    /// extension line (`None` when it has none, as checkpoints written
+    /// before that line have not; `Some(Err(()))` when the line is malformed
+    /// or names an index not below the size).
+    pub fn roster_index(&self) -> Option<Result<u64, ()>> {
+        let line = self.extensions.iter().find_map(|e| e.strip_prefix(ROSTER_LINE))?;
+        let index = match line.bytes().all(|b| b.is_ascii_digit()) && !(line.len() > 1 && line.starts_with('0')) {
+            true => line.parse::<u64>().map_err(|_| ()),
+            false => Err(()),
+        };
+        Some(index.and_then(|i| if i < self.size { Ok(i) } else { Err(()) }))
     }
 
     /// Check that [`Self::to_text`] would produce a parseable checkpoint.
@@ -279,5 +299,20 @@ mod tests {
         let max = format!("o\n18446744073709551615\n{root}\next\n");
         let cp = Checkpoint::parse(&max).unwrap();
         assert_eq!((cp.size, cp.extensions.len()), (u64::MAX, 1));
+    }
+
+    #[test]
+    fn the_roster_line_names_an_index_below_the_size() {
+        let cp = |ext: &str, size| Checkpoint {
+            origin: "o".into(),
+            size,
+            root: [0; 32],
+            extensions: vec![ext.into()],
+        };
+        assert_eq!(cp("roster 3", 5).roster_index(), Some(Ok(3)));
+        assert_eq!(cp("other", 5).roster_index(), None);
+        for bad in ["roster 5", "roster 03", "roster x", "roster ", "roster -1"] {
+            assert_eq!(cp(bad, 5).roster_index(), Some(Err(())), "{bad}");
+        }
     }
 }

@@ -64,14 +64,42 @@ fn check_store_matches(store: &Store, cp: &SignedCheckpoint) -> Result<()> {
     Ok(())
 }
 
-/// Signs and persists a checkpoint for `size`.
-fn sign(store: &Store, signer: &NoteSigner, size: u64) -> Result<SignedCheckpoint> {
+/// Indices of the roster entries, for the `roster` line of checkpoints:
+/// the writer adds each one after committing it and before the durable
+/// size covers it, so the latest below a durable size is always known.
+#[derive(Debug, Default)]
+pub struct RosterIndices(std::sync::RwLock<Vec<u64>>);
+
+impl RosterIndices {
+    /// Starting from the latest roster entry of an opened store.
+    pub fn new(latest: Option<u64>) -> Self {
+        RosterIndices(std::sync::RwLock::new(latest.into_iter().collect()))
+    }
+
+    /// Records a committed roster entry.
+    pub fn add(&self, index: u64) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(index);
+    }
+
+    /// The latest roster entry below `size`.
+    pub fn below(&self, size: u64) -> Option<u64> {
+        let v = self.0.read().unwrap_or_else(|p| p.into_inner());
+        v.iter().rev().find(|&&i| i < size).copied()
+    }
+}
+
+/// Signs and persists a checkpoint for `size`, naming the roster entry in
+/// force at that size ([`super::checkpoint::ROSTER_LINE`]).
+fn sign(store: &Store, signer: &NoteSigner, size: u64, roster: Option<u64>) -> Result<SignedCheckpoint> {
     let root = merkle::tree_hash(size, store).map_err(|e| Error::Storage(format!("merkle: {e}")))?;
     let cp = Checkpoint {
         origin: signer.name().to_owned(),
         size,
         root,
-        extensions: Vec::new(),
+        extensions: roster
+            .map(|r| format!("{}{r}", super::checkpoint::ROSTER_LINE))
+            .into_iter()
+            .collect(),
     };
     let signed = SignedCheckpoint::sign(cp, signer).map_err(|e| Error::Storage(format!("signing: {e}")))?;
     store.put_checkpoint(&signed.note)?;
@@ -82,6 +110,7 @@ fn sign(store: &Store, signer: &NoteSigner, size: u64) -> Result<SignedCheckpoin
 /// out the interval, then signs the durable tree.
 pub async fn run(
     store: Arc<Store>,
+    rosters: Arc<RosterIndices>,
     signer: Arc<NoteSigner>,
     mut size: watch::Receiver<u64>,
     latest: watch::Sender<Option<Arc<SignedCheckpoint>>>,
@@ -91,8 +120,8 @@ pub async fn run(
         let last = latest.borrow().as_ref().map_or(0, |c| c.checkpoint.size);
         let durable = *size.borrow_and_update();
         if durable > last {
-            let (st, sg) = (store.clone(), signer.clone());
-            match tokio::task::spawn_blocking(move || sign(&st, &sg, durable)).await {
+            let (st, sg, roster) = (store.clone(), signer.clone(), rosters.below(durable));
+            match tokio::task::spawn_blocking(move || sign(&st, &sg, durable, roster)).await {
                 Ok(Ok(cp)) => {
                     tracing::debug!(size = durable, "checkpoint signed");
                     latest.send_replace(Some(Arc::new(cp)));

@@ -86,6 +86,7 @@ impl Ledger {
         let (latest_tx, checkpoint) = watch::channel(signed.map(Arc::new));
         let len = store.len()?;
         let floor = last_accepted(&store, len)?;
+        let rosters = Arc::new(checkpointer::RosterIndices::new(store.roster_index()?));
         let tail = Arc::new(Tail::new(len));
         let (size_tx, size) = watch::channel(len);
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -95,13 +96,14 @@ impl Ledger {
             tail: tail.clone(),
             next: len,
             floor,
+            rosters: rosters.clone(),
             size: size_tx,
             failed: failed.clone(),
         };
         std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(rx))?;
-        let signer = checkpointer::run(store.clone(), log_key, size.clone(), latest_tx, interval);
+        let signer = checkpointer::run(store.clone(), rosters, log_key, size.clone(), latest_tx, interval);
         tokio::spawn(signer);
         Ok(Ledger {
             store,
@@ -261,6 +263,8 @@ struct Writer {
     next: u64,
     /// The latest acceptance time stored: no entry gets an earlier one.
     floor: i64,
+    /// Where the roster entries are, for checkpoints.
+    rosters: Arc<checkpointer::RosterIndices>,
     size: watch::Sender<u64>,
     /// Set after a failed commit: the store's state is then only known
     /// after a restart, so every later append is refused.
@@ -297,6 +301,15 @@ impl Writer {
         });
         match outcome {
             Ok((placed, stored)) => {
+                let rosters = group
+                    .iter()
+                    .zip(&placed)
+                    .filter(|(a, _)| a.entry.key == EntryKey::Roster);
+                for (_, p) in rosters {
+                    if let Ok(Appended::New(index, _)) = p {
+                        self.rosters.add(*index);
+                    }
+                }
                 self.tail.extend(first, stored);
                 self.size.send_replace(self.next);
                 for (a, p) in group.drain(..).zip(placed) {
@@ -493,6 +506,27 @@ mod tests {
             ledger.append(alert_entry(7, 100)).await.expect("dup"),
             Ok(Appended::Existing(seven))
         );
+    }
+
+    #[tokio::test]
+    async fn checkpoints_name_the_roster_in_force_at_their_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = open(dir.path());
+        ledger.append(alert_entry(0, 10)).await.expect("store").expect("new");
+        let wait = Duration::from_secs(5);
+        let first = ledger.checkpoint_at_least(1, wait).await.expect("signed");
+        assert_eq!(first.checkpoint.roster_index(), None, "no roster yet");
+        let roster = NewEntry::raw(vec![1], EntryKey::Roster);
+        ledger.append(roster.clone()).await.expect("store").expect("new");
+        ledger.append(alert_entry(2, 10)).await.expect("store").expect("new");
+        let cp = ledger.checkpoint_at_least(3, wait).await.expect("signed");
+        assert_eq!(
+            cp.checkpoint.roster_index(),
+            Some(Ok(1)),
+            "{:?}",
+            cp.checkpoint.extensions
+        );
+        assert!(cp.note.contains("\nroster 1\n"), "{}", cp.note);
     }
 
     #[tokio::test]

@@ -147,14 +147,28 @@ impl Log {
     }
 }
 
+/// The checkpoint the hub signs for `entries`: with the `roster` line
+/// naming the latest roster entry.
 fn sign(entries: &[Vec<u8>], signer: &NoteSigner) -> SignedCheckpoint {
+    let latest = entries.iter().rposition(|e| {
+        let decoded = entry::decode(e);
+        decoded.is_ok_and(|d| matches!(entry::body(&d), entry::Body::Roster { .. }))
+    });
+    sign_with(
+        entries,
+        signer,
+        latest.map(|r| format!("roster {r}")).into_iter().collect(),
+    )
+}
+
+fn sign_with(entries: &[Vec<u8>], signer: &NoteSigner, extensions: Vec<String>) -> SignedCheckpoint {
     let mut range = CompactRange::new();
     entries.iter().for_each(|e| range.push(leaf_hash(e)));
     let cp = Checkpoint {
         origin: signer.name().to_owned(),
         size: entries.len() as u64,
         root: range.root(),
-        extensions: vec![],
+        extensions,
     };
     SignedCheckpoint::sign(cp, signer).expect("sign checkpoint")
 }
@@ -554,6 +568,27 @@ fn audit_key_rotation_through_a_roster_entry() {
     let report = run(&log.export(), None);
     assert!(report.result.is_ok(), "{}", report.to_text());
     assert_eq!(report.counts.roster_entries, 2);
+
+    // A checkpoint naming the old roster, as a hub hiding the rotation from
+    // some readers would have to sign, does not audit.
+    let export = log.export();
+    let stale = sign_with(&log.entries, &log.signer, vec!["roster 0".into()]);
+    std::fs::write(export.path().join("checkpoint"), &stale.note).unwrap();
+    let report = run(&export, None);
+    assert!(
+        matches!(
+            failure(&report),
+            (
+                None,
+                Reason::RosterLine {
+                    claimed: Some(0),
+                    actual: Some(6)
+                }
+            )
+        ),
+        "{}",
+        report.to_text()
+    );
 
     // The old key, no longer in the roster in force, is refused from then on.
     let stale = isthmus::envelope::seal(&alert("stale-key", "CO", &["PA"]), &old_key);

@@ -16,6 +16,7 @@ async fn isthmus_as_pa(dir: &std::path::Path, s: &TestServer, args: &[&str]) -> 
     cmd.args(["--server", &s.server(), "--certs-dir"])
         .arg(dir)
         .args(["--as", "PA"])
+        .env("XDG_STATE_HOME", dir.join("state"))
         .args(args)
         .stdin(std::process::Stdio::null());
     tokio::task::spawn_blocking(move || cmd.output().expect("run isthmus"))
@@ -97,6 +98,66 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pinned with --genesis"));
     s.stop().await;
+}
+
+/// Two hubs with the same log key (a split view, or a hub restored from an
+/// old backup): once the CLI has verified one tree, it refuses a smaller one
+/// (rollback) and a different one of the same size (fork), from the
+/// checkpoint it kept.
+#[tokio::test]
+async fn tail_refuses_a_rollback_and_a_fork_of_what_it_saw() {
+    let fed = federation();
+    let dir = tempfile::tempdir().expect("certs");
+    fed.write(dir.path()).expect("write certs");
+    let a = TestServer::start(fed.clone()).await;
+    let mut co = a.client("CO").await;
+    for i in 0..3 {
+        co.publish(sealed(&fed, "CO", &alert(&format!("a-{i}"), "CO", &["PA"])))
+            .await
+            .expect("publish");
+    }
+    a.hub
+        .ledger()
+        .checkpoint_at_least(4, std::time::Duration::from_secs(5))
+        .await
+        .expect("signed");
+    let out = tail(dir.path(), &a, &[]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let b = TestServer::start(fed.clone()).await;
+    b.hub
+        .ledger()
+        .checkpoint_at_least(1, std::time::Duration::from_secs(5))
+        .await
+        .expect("signed");
+    let out = isthmus_as_pa(dir.path(), &b, &["tail", "--limit", "0"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rollback"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut co = b.client("CO").await;
+    for i in 0..3 {
+        co.publish(sealed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
+            .await
+            .expect("publish");
+    }
+    b.hub
+        .ledger()
+        .checkpoint_at_least(4, std::time::Duration::from_secs(5))
+        .await
+        .expect("signed");
+    let out = isthmus_as_pa(dir.path(), &b, &["tail", "--limit", "0"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fork"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    a.stop().await;
+    b.stop().await;
 }
 
 #[tokio::test]

@@ -127,6 +127,7 @@ pub(crate) fn cli(certs: &Path, server: &SocketAddr, args: &[&str]) -> Output {
         .arg(server.to_string())
         .arg("--certs-dir")
         .arg(certs)
+        .env("XDG_STATE_HOME", certs.join("state"))
         .args(args)
         .output()
         .expect("run isthmus")

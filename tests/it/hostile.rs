@@ -434,7 +434,10 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
         ),
         case_saying(
             "title carrying a terminal escape and a forged header line",
-            co(fed, with(|a| a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED".into())),
+            co(
+                fed,
+                with(|a| a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED".into()),
+            ),
             InvalidArgument,
             "U+001B",
         ),
@@ -452,24 +455,30 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
         ),
         case_saying(
             "network.description of 4,001 bytes",
-            co(fed, with(|a| {
-                a.network = Some(pb::Network {
-                    description: "d".repeat(4_001),
-                    ..Default::default()
-                })
-            })),
+            co(
+                fed,
+                with(|a| {
+                    a.network = Some(pb::Network {
+                        description: "d".repeat(4_001),
+                        ..Default::default()
+                    })
+                }),
+            ),
             InvalidArgument,
             "network.description: 4001 bytes of UTF-8; at most 4000",
         ),
         case_saying(
             "subject nationality not an ISO 3166-1 code",
-            co(fed, with(|a| {
-                a.subjects = vec![pb::Subject {
-                    name: "x".into(),
-                    nationality: "Colombia".into(),
-                    ..Default::default()
-                }]
-            })),
+            co(
+                fed,
+                with(|a| {
+                    a.subjects = vec![pb::Subject {
+                        name: "x".into(),
+                        nationality: "Colombia".into(),
+                        ..Default::default()
+                    }]
+                }),
+            ),
             InvalidArgument,
             "subjects.nationality",
         ),

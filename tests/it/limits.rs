@@ -317,7 +317,13 @@ async fn below_the_disk_floor_publishes_stop_and_reads_go_on() {
         min_free_disk_bytes: u64::MAX,
         ..log_options(&fed)
     };
-    let s = TestServer::start_with_log(fed.clone(), fed.roster().expect("roster"), Default::default(), Some(log)).await;
+    let s = TestServer::start_with_log(
+        fed.clone(),
+        fed.roster().expect("roster"),
+        Default::default(),
+        Some(log),
+    )
+    .await;
     let err = s
         .client("CO")
         .await
