@@ -164,6 +164,21 @@ impl Config {
         Ok(())
     }
 
+    /// Refuses private key files (the TLS key and the log key) that the
+    /// group or others can read; on development material (whose modes git
+    /// does not keep) it only warns.
+    pub fn check_key_files(&self) -> Result<()> {
+        for path in [&self.key, &self.log_key] {
+            if let Err(why) = crate::secret::check_private(path) {
+                match self.uses_dev_material() {
+                    true => tracing::warn!("{why} (development material: starting anyway)"),
+                    false => return Err(Error::Config(why)),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether any TLS or roster file comes from the development folder.
     pub fn uses_dev_material(&self) -> bool {
         [

@@ -245,12 +245,19 @@ impl DevFederation {
             }
             std::fs::write(&path, text).map_err(|e| Error::file(&path, e))
         };
+        let secret = |rel: &str, text: &str| {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
+            }
+            crate::secret::write(&path, text, true).map_err(|e| Error::file(&path, e))
+        };
         put("README.md", DEV_README)?;
-        put("log.key", &format!("{}\n", self.log_private))?;
+        secret("log.key", &format!("{}\n", self.log_private))?;
         put("log.pub", &format!("{}\n", self.log.verifier_key()))?;
         put("ca.pem", &self.ca.cert_pem())?;
         put("server.pem", &self.server.cert_pem)?;
-        put("server.key.pem", &self.server.key_pem)?;
+        secret("server.key.pem", &self.server.key_pem)?;
         let genesis = self.roster()?;
         let roster = toml::to_string(&genesis.to_file()).map_err(|e| Error::Config(e.to_string()))?;
         put(
@@ -261,9 +268,9 @@ impl DevFederation {
         for p in &self.principals {
             let id = p.member.id.as_str();
             put(&format!("{id}/client.pem"), &p.tls.cert_pem)?;
-            put(&format!("{id}/client.key.pem"), &p.tls.key_pem)?;
+            secret(&format!("{id}/client.key.pem"), &p.tls.key_pem)?;
             if let Some(k) = &p.signing {
-                put(&format!("{id}/signing.key.pem"), &k.to_pkcs8_pem())?;
+                secret(&format!("{id}/signing.key.pem"), &k.to_pkcs8_pem())?;
                 put(&format!("{id}/signing.pub.pem"), &k.public_key().to_spki_pem())?;
             }
         }

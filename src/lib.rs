@@ -41,6 +41,7 @@ pub mod policy;
 pub mod receipt;
 pub mod roster;
 pub mod roster_change;
+pub mod secret;
 pub mod server;
 pub mod text;
 pub mod tls;

@@ -133,6 +133,7 @@ async fn run() {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let cfg = args.config()?;
     cfg.check()?;
+    cfg.check_key_files()?;
     if cfg.uses_dev_material() {
         tracing::warn!("running on DEV ONLY certificates and roster from certs-dev/ — never use these in production");
     }

@@ -58,11 +58,3 @@ fn read_signing_key(path: Option<&Path>) -> anyhow::Result<SigningKey> {
     SigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not an Ed25519 PKCS#8 key", path.display()))
 }
 
-/// Writes a secret file readable by its owner only (where supported).
-pub(super) fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    std::io::Write::write_all(&mut opts.open(path)?, text.as_bytes())
-}

@@ -396,7 +396,7 @@ fn keygen(out: &std::path::Path) -> Result<(), Failure> {
             return Err(anyhow::anyhow!("{} exists; refusing to overwrite a key", p.display()).into());
         }
     }
-    identity::write_secret(&secret, &key.to_pkcs8_pem())?;
+    crate::secret::write(&secret, &key.to_pkcs8_pem(), false)?;
     std::fs::write(&public, key.public_key().to_spki_pem())?;
     output::keygen(&secret, &public, &key.public_key());
     Ok(())

@@ -450,3 +450,39 @@ pub(crate) fn export_as_auditor(certs: &Path, d: &Daemon) -> (tempfile::TempDir,
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (out_dir, export)
 }
+
+/// Private keys others can read are refused outside development material,
+/// and `isthmus dev-certs` writes them owner-only.
+#[cfg(unix)]
+#[test]
+fn the_hub_refuses_a_private_key_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_fed, certs) = write_federation(30);
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    for key in ["log.key", "server.key.pem", "CO/client.key.pem", "CO/signing.key.pem"] {
+        assert_eq!(mode(&certs.path().join(key)), 0o600, "{key}");
+    }
+    let log_key = certs.path().join("log.key");
+    std::fs::set_permissions(&log_key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let data = tempfile::tempdir().expect("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--ca")
+        .arg(certs.path().join("ca.pem"))
+        .arg("--cert")
+        .arg(certs.path().join("server.pem"))
+        .arg("--key")
+        .arg(certs.path().join("server.key.pem"))
+        .arg("--roster")
+        .arg(certs.path().join("roster.toml"))
+        .arg("--roster-approvals")
+        .arg(certs.path().join("roster.approvals"))
+        .arg("--log-key")
+        .arg(&log_key)
+        .output()
+        .expect("run isthmusd");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("can be read by others (mode 644)") && stderr.contains("chmod 600"), "{stderr}");
+}
