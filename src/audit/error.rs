@@ -2,8 +2,10 @@
 //! a promise the hub made (an [`AuditError::Failure`], exit code 1, with the
 //! first bad entry when one can be named), or the auditor could not check it
 //! at all (an [`AuditError::Unusable`], exit code 2: wrong path, unreadable
-//! key, I/O). The two must never be confused: "could not check" is not
-//! "tampered", and a tampered export is never reported as unusable.
+//! key, no export or no checkpoint in it, I/O). The two must never be
+//! confused: "could not check" is not "tampered", and a tampered export is
+//! never reported as unusable: a checkpoint that is present but does not
+//! verify, however it was damaged, is an integrity failure.
 
 use std::path::PathBuf;
 
@@ -58,6 +60,9 @@ impl AuditError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Reason {
+    /// The export's checkpoint file is not valid UTF-8 (a signed note is).
+    #[error("the checkpoint file is not valid UTF-8, so it is not the note the log signed (damaged or replaced)")]
+    CheckpointText,
     /// The export's checkpoint does not open with the trusted log key.
     #[error("the checkpoint is not signed by the trusted log key: {0}")]
     Checkpoint(CheckpointError),
@@ -197,6 +202,24 @@ pub enum Unusable {
     /// The trusted log key is not a C2SP verifier key.
     #[error("trusted log key: {0}")]
     LogKey(NoteError),
+    /// `--log-key` names a file that does not exist.
+    #[error("trusted log key file {path} does not exist (give the file the log's operator published, or the key itself: name+keyid+base64)")]
+    LogKeyMissing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The export directory does not exist.
+    #[error("export directory {path} does not exist or is not a directory")]
+    NoExport {
+        /// The directory given.
+        path: PathBuf,
+    },
+    /// The export directory holds no checkpoint.
+    #[error("{path} has no checkpoint file: is it an export (isthmus export / isthmusd export)?")]
+    NoCheckpoint {
+        /// The directory given.
+        path: PathBuf,
+    },
     /// The file holding the trusted log key cannot be read.
     #[error("cannot read trusted log key file {path}: {source}")]
     LogKeyFile {
@@ -213,9 +236,6 @@ pub enum Unusable {
         /// Why.
         source: TileError,
     },
-    /// The export's checkpoint file is not a signed note at all.
-    #[error("the export's checkpoint file is not a signed note: {0}")]
-    CheckpointFormat(CheckpointError),
     /// The trusted earlier checkpoint cannot be read.
     #[error("cannot read earlier checkpoint {path}: {source}")]
     OldCheckpointFile {

@@ -79,9 +79,20 @@ fn run(
     report: &mut Report,
 ) -> Result<(), AuditError> {
     let key = load_log_key(opts.log_key)?;
-    let reader = TileReader::open(export).map_err(|source| Unusable::Export {
-        path: export.to_owned(),
-        source,
+    if !export.is_dir() {
+        return Err(Unusable::NoExport {
+            path: export.to_owned(),
+        }
+        .into());
+    }
+    let reader = TileReader::open(export).map_err(|source| match source {
+        crate::ledger::tiles::TileError::Missing { .. } => Unusable::NoCheckpoint {
+            path: export.to_owned(),
+        },
+        source => Unusable::Export {
+            path: export.to_owned(),
+            source,
+        },
     })?;
     let old = opts.since.map(|p| trust::open_old(p, &key)).transpose()?;
     let cp = trust::open_checkpoint(&reader, &key)?;

@@ -134,6 +134,9 @@ impl Report {
         let c = &self.counts;
         let mut out = self.verdict_line();
         out.push('\n');
+        if matches!(self.result, Err(AuditError::Unusable(_))) {
+            return out; // nothing was checked: no counts to show
+        }
         let _ = writeln!(out, "entries:            {}", c.entries);
         let _ = writeln!(out, "roster entries:     {}", c.roster_entries);
         if let Some(g) = &c.genesis_roster_sha256 {
@@ -170,7 +173,10 @@ impl Report {
             "checkpoint": self.checkpoint.as_ref().map(|cp| json!({
                 "origin": cp.origin, "size": cp.size, "root": B64.encode(cp.root),
             })),
-            "counts": self.counts,
+            "counts": match &self.result {
+                Err(AuditError::Unusable(_)) => serde_json::Value::Null,
+                _ => json!(self.counts),
+            },
             "elapsed_ms": u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
             "evidence": self.evidence,
         })
@@ -212,6 +218,11 @@ mod tests {
         .into()));
         assert_eq!(unusable.exit_code(), 2);
         assert!(unusable.verdict_line().contains("boom"));
+        assert!(
+            !unusable.to_text().contains("entries:"),
+            "nothing checked, nothing counted"
+        );
+        assert!(unusable.to_json()["counts"].is_null());
     }
 
     #[test]

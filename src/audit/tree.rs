@@ -10,7 +10,7 @@
 use super::error::{AuditError, Reason};
 use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::merkle::{tree_hash, Hash, HashReader, MerkleError, NodeId};
-use crate::ledger::tiles::{TileError, TileHashes, TileReader, TILE_WIDTH};
+use crate::ledger::tiles::{subtree_root, tile_path, TileError, TileHashes, TileReader, TILE_HEIGHT, TILE_WIDTH};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -75,6 +75,7 @@ impl<'a> TileCheck<'a> {
             let ids: Vec<NodeId> = (start..end).map(|i| NodeId::new(0, i)).collect();
             self.window = self.hashes.read_hashes(&ids)?;
             self.window_start = start;
+            self.check_against_parent();
         }
         let at = usize::try_from(index - self.window_start).unwrap_or(usize::MAX);
         self.window.get(at).copied().ok_or(TileError::NodeOutOfRange {
@@ -82,6 +83,25 @@ impl<'a> TileCheck<'a> {
             index,
             size: self.size,
         })
+    }
+
+    /// A full level-0 tile must hash to its parent in the level-1 tile: the
+    /// root from the tiles is computed from the level-1 tiles, so a damaged
+    /// level-0 tile would otherwise pass for intact and its differences
+    /// with the entries be blamed on them. A damaged tile makes the tiles
+    /// untrusted; the entries' own root then decides.
+    fn check_against_parent(&mut self) {
+        if self.window.len() != TILE_WIDTH || self.inconsistent.is_some() {
+            return;
+        }
+        let tile = self.window_start / TILE_WIDTH as u64;
+        let parent = self.hashes.read_hashes(&[NodeId::new(TILE_HEIGHT as u8, tile)]);
+        if parent.ok().and_then(|p| p.first().copied()) != Some(subtree_root(&self.window)) {
+            self.inconsistent = Some(format!(
+                "hash tile {} does not hash to its parent in the level-1 tile (it is damaged)",
+                tile_path(Some(0), tile, TILE_WIDTH)
+            ));
+        }
     }
 
     /// After every entry: the entries' root must be the signed root, and
@@ -96,10 +116,9 @@ impl<'a> TileCheck<'a> {
             return Err(AuditError::Failure { index, reason });
         }
         match &self.inconsistent {
-            Some(why) => Err(AuditError::Failure {
-                index,
-                reason: Reason::Tiles(why.clone()),
-            }),
+            Some(why) => Err(AuditError::whole(Reason::Tiles(format!(
+                "{why}; every entry is intact (the entries hash to the signed root)"
+            )))),
             None => Ok(()),
         }
     }

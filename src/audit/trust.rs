@@ -9,17 +9,20 @@
 use std::path::Path;
 
 use super::error::{AuditError, Reason, Unusable};
-use crate::ledger::checkpoint::{CheckpointError, SignedCheckpoint};
+use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle::{consistency_proof, verify_consistency, HashReader};
 use crate::ledger::tiles::TileReader;
-use crate::note::{NoteError, NoteVerifier};
+use crate::note::NoteVerifier;
 
 /// Parses the trusted log key: `arg` is a C2SP verifier key
 /// (`name+hex8(keyid)+base64(0x01||key)`) or the path of a file holding one.
 pub fn load_log_key(arg: &str) -> Result<NoteVerifier, Unusable> {
     let path = Path::new(arg);
     if !path.is_file() {
-        return NoteVerifier::from_key(arg.trim()).map_err(Unusable::LogKey);
+        return NoteVerifier::from_key(arg.trim()).map_err(|e| match looks_like_a_path(arg) {
+            true => Unusable::LogKeyMissing { path: path.to_owned() },
+            false => Unusable::LogKey(e),
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| Unusable::LogKeyFile {
         path: path.to_owned(),
@@ -28,14 +31,22 @@ pub fn load_log_key(arg: &str) -> Result<NoteVerifier, Unusable> {
     NoteVerifier::from_key(text.trim()).map_err(Unusable::LogKey)
 }
 
-/// Opens the export's checkpoint with the trusted key. A file that is not a
-/// signed note at all is unusable input; a note the key did not sign (or
-/// signed for another origin) is an integrity failure.
+/// What does not parse as a verifier key but names a file: a `/`, or no
+/// `+` at all (every verifier key has two).
+fn looks_like_a_path(arg: &str) -> bool {
+    arg.contains('/') || !arg.contains('+')
+}
+
+/// Opens the export's checkpoint with the trusted key. A checkpoint that
+/// is present but does not verify, whatever is wrong with it (damaged,
+/// truncated, not UTF-8, unsigned, signed by another key), is an integrity
+/// failure: the export is not what the log signed. Only a missing one is
+/// unusable input (see [`super::verify`]).
 pub(crate) fn open_checkpoint(reader: &TileReader, key: &NoteVerifier) -> Result<SignedCheckpoint, AuditError> {
-    SignedCheckpoint::open(reader.checkpoint_note(), key).map_err(|e| match e {
-        CheckpointError::Note(NoteError::MalformedNote { .. }) => Unusable::CheckpointFormat(e).into(),
-        e => AuditError::whole(Reason::Checkpoint(e)),
-    })
+    if !reader.checkpoint_is_utf8() {
+        return Err(AuditError::whole(Reason::CheckpointText));
+    }
+    SignedCheckpoint::open(reader.checkpoint_note(), key).map_err(|e| AuditError::whole(Reason::Checkpoint(e)))
 }
 
 /// Reads and opens the auditor's earlier checkpoint with the trusted key.
@@ -107,7 +118,12 @@ mod tests {
         let path = dir.path().join("log.vkey");
         std::fs::write(&path, format!("{key}\n")).unwrap();
         assert_eq!(load_log_key(path.to_str().unwrap()).unwrap(), signer.verifier());
-        assert!(matches!(load_log_key("not a key"), Err(Unusable::LogKey(_))));
+        assert!(matches!(load_log_key("bad+key+!"), Err(Unusable::LogKey(_))));
+        assert!(matches!(
+            load_log_key("/no/such/log.pub"),
+            Err(Unusable::LogKeyMissing { .. })
+        ));
+        assert!(matches!(load_log_key("log.pub"), Err(Unusable::LogKeyMissing { .. })));
     }
 
     #[test]

@@ -57,4 +57,3 @@ fn read_signing_key(path: Option<&Path>) -> anyhow::Result<SigningKey> {
     let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     SigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not an Ed25519 PKCS#8 key", path.display()))
 }
-

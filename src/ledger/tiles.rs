@@ -35,7 +35,7 @@ use crate::note::{self, NoteVerifier};
 /// Hashes per full tile and entries per full bundle.
 pub const TILE_WIDTH: usize = 256;
 /// Bits of tree height per tile level.
-const TILE_HEIGHT: u32 = 8;
+pub(crate) const TILE_HEIGHT: u32 = 8;
 /// Bytes per hash.
 const HASH_LEN: usize = 32;
 /// Largest entry a bundle's u16 length prefix can describe.
@@ -143,7 +143,7 @@ fn tile_width(size: u64, level: u8, index: u64) -> usize {
 
 /// Merkle root of a run of hashes whose length is a power of two (1..=256);
 /// callers only pass such runs.
-fn subtree_root(hashes: &[Hash]) -> Hash {
+pub(crate) fn subtree_root(hashes: &[Hash]) -> Hash {
     let mut layer = hashes.to_vec();
     while layer.len() > 1 {
         layer = layer
@@ -277,6 +277,7 @@ impl TileWriter {
 pub struct TileReader {
     dir: PathBuf,
     checkpoint_note: String,
+    checkpoint_utf8: bool,
 }
 
 impl TileReader {
@@ -284,14 +285,25 @@ impl TileReader {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, TileError> {
         let dir = dir.as_ref().to_owned();
         let path = dir.join("checkpoint");
-        let checkpoint_note = String::from_utf8(read_file(&path)?)
-            .map_err(|e| io_err("cannot read", &path)(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        Ok(Self { dir, checkpoint_note })
+        let bytes = read_file(&path)?;
+        let checkpoint_utf8 = std::str::from_utf8(&bytes).is_ok();
+        let checkpoint_note = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Self {
+            dir,
+            checkpoint_note,
+            checkpoint_utf8,
+        })
     }
 
-    /// The raw `checkpoint` note as read from disk (unverified).
+    /// The raw `checkpoint` note as read from disk (unverified; invalid
+    /// UTF-8 replaced, see [`TileReader::checkpoint_is_utf8`]).
     pub fn checkpoint_note(&self) -> &str {
         &self.checkpoint_note
+    }
+
+    /// Whether the `checkpoint` file is valid UTF-8 (a note must be).
+    pub fn checkpoint_is_utf8(&self) -> bool {
+        self.checkpoint_utf8
     }
 
     /// Verify the `checkpoint` note with the log key.

@@ -685,15 +685,23 @@ fn audit_pins_the_genesis_roster() {
 fn audit_unusable_input_exits_2() {
     let log = Log::with_alerts(2);
     let export = log.export();
+    let says = |json: &serde_json::Value, what: &str| {
+        let reason = json["first_failure"]["reason"].as_str().unwrap_or_default().to_owned();
+        assert!(reason.contains(what), "{reason:?} lacks {what:?}");
+        assert!(json["counts"].is_null(), "nothing checked, no counts: {json}");
+    };
     let missing = export.path().join("no-such-export");
-    assert_eq!(cli(&missing, &export.key, &[]).0, 2);
+    let (code, json) = cli(&missing, &export.key, &[]);
+    assert_eq!(code, 2);
+    says(&json, "does not exist or is not a directory");
     let empty = tempfile::tempdir().unwrap();
     let (code, json) = cli(empty.path(), &export.key, &[]);
     assert_eq!(code, 2);
     assert_eq!(json["verdict"], "unusable_input");
-    let garbage = tempfile::tempdir().unwrap();
-    std::fs::write(garbage.path().join("checkpoint"), "garbage").unwrap();
-    assert_eq!(cli(garbage.path(), &export.key, &[]).0, 2);
+    says(&json, "has no checkpoint file");
+    let (code, json) = cli(export.path(), "/nowhere/log.pub", &[]);
+    assert_eq!(code, 2);
+    says(&json, "trusted log key file /nowhere/log.pub does not exist");
     assert_eq!(cli(export.path(), "not-a-key", &[]).0, 2);
     let no_old: PathBuf = export.path().join("missing.checkpoint");
     assert_eq!(
@@ -734,6 +742,77 @@ fn audit_and_ingest_agree_on_one_bad_signature_among_many() {
         report.to_text()
     );
     assert_eq!(report.counts.signatures_checked, 1200);
+}
+
+/// A checkpoint that is present but damaged in any way is an integrity
+/// failure (exit 1), never "unusable input" (exit 2), which an auditor might
+/// answer by just downloading again.
+#[test]
+fn audit_damaged_checkpoint_is_an_integrity_failure() {
+    let log = Log::with_alerts(5);
+    let note = log.export().checkpoint.note;
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"garbage".to_vec()),
+        ("truncated", note.as_bytes()[..note.len() / 2].to_vec()),
+        ("not UTF-8", [note.as_bytes(), &[0xff, 0xfe]].concat()),
+        (
+            "no signature lines",
+            note.split("\n\n").next().unwrap().as_bytes().to_vec(),
+        ),
+        ("a flipped byte", {
+            let mut b = note.as_bytes().to_vec();
+            b[3] ^= 0x01;
+            b
+        }),
+    ];
+    for (what, bytes) in damaged {
+        let export = log.export();
+        std::fs::write(export.path().join("checkpoint"), bytes).unwrap();
+        let (code, json) = cli(export.path(), &export.key, &[]);
+        assert_eq!(code, 1, "{what}: {json}");
+        assert_eq!(json["verdict"], "integrity_failure", "{what}");
+    }
+}
+
+/// A byte flipped in a full level-0 hash tile: the root from the tiles
+/// still comes out right (it is computed from the level-1 tile), but the
+/// damaged tile no longer hashes to its parent. The audit names the tile and
+/// does not blame the intact entries.
+#[test]
+fn audit_damaged_hash_tile_is_named_and_entries_are_not_blamed() {
+    let log = Log::with_alerts(600);
+    let export = log.export();
+    let tile = export.path().join(tile_path(Some(0), 1, TILE_WIDTH));
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[100] ^= 0x20;
+    std::fs::write(&tile, bytes).unwrap();
+    let report = run(&export, None);
+    match failure(&report) {
+        (None, Reason::Tiles(why)) => {
+            assert!(
+                why.contains("tile/0/001") && why.contains("every entry is intact"),
+                "{why}"
+            )
+        }
+        other => panic!("expected the tile to be named, got {other:?}"),
+    }
+}
+
+/// C2SP tlog-tiles lets a server serve a full tile where a partial one is
+/// expected: an export of 600 entries audited at a checkpoint of 300 reads
+/// the full entry bundle and hash tile 001 for their first 44 entries.
+#[test]
+fn audit_accepts_full_tiles_in_place_of_partial_ones() {
+    let log = Log::with_alerts(599);
+    let export = log.export();
+    let at_300 = sign(&log.entries[..300], &log.signer);
+    std::fs::write(export.path().join("checkpoint"), &at_300.note).unwrap();
+    let level1 = std::fs::read(export.path().join(tile_path(Some(1), 0, 2))).unwrap();
+    std::fs::write(export.path().join(tile_path(Some(1), 0, 1)), &level1[..32]).unwrap();
+    assert!(!export.path().join(tile_path(None, 1, 44)).exists());
+    let report = run(&export, None);
+    assert!(report.result.is_ok(), "{}", report.to_text());
+    assert_eq!(report.counts.entries, 300);
 }
 
 /// A ledger written before the hub applied the strict RFC 8032 rule may hold

@@ -484,5 +484,8 @@ fn the_hub_refuses_a_private_key_others_can_read() {
         .expect("run isthmusd");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("can be read by others (mode 644)") && stderr.contains("chmod 600"), "{stderr}");
+    assert!(
+        stderr.contains("can be read by others (mode 644)") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
 }
