@@ -50,8 +50,10 @@ fn is_hidden(c: char) -> bool {
 }
 
 /// `s` with every character [`forbidden`] in a multi-line field written as
-/// a visible `\u{…}` escape, for printing anything stored (old ledgers,
-/// `--no-verify`) on a terminal safely.
+/// a visible `\uXXXX` escape, for printing anything stored (old ledgers,
+/// `--no-verify`) on a terminal safely. Every such character is in the
+/// Basic Multilingual Plane, so the escape is also a valid JSON escape:
+/// a JSON line stays valid JSON that decodes to the same text.
 pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(is_hidden) {
         return std::borrow::Cow::Borrowed(s);
@@ -59,7 +61,7 @@ pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match is_hidden(c) {
-            true => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            true => out.push_str(&format!("\\u{:04x}", u32::from(c))),
             false => out.push(c),
         }
     }
@@ -87,8 +89,13 @@ mod tests {
         assert_eq!(forbidden("\u{85}", Lines::Many), Some((0, '\u{85}')), "C1 NEL");
         let shown = visible(forged);
         assert!(!shown.contains('\u{1b}') && !shown.contains('\r'), "{shown}");
-        assert!(shown.contains("\\u{1b}[1A") && shown.contains("\\u{d}#9"), "{shown}");
+        assert!(shown.contains("\\u001b[1A") && shown.contains("\\u000d#9"), "{shown}");
+        let json = serde_json::json!({ "title": "a\u{202e}b\u{85}" }).to_string();
+        let safe = visible(&json);
+        let back: serde_json::Value = serde_json::from_str(&safe).expect("still JSON");
+        assert_eq!(back["title"], "a\u{202e}b\u{85}", "and decodes to the same text");
+        assert!(!safe.contains('\u{202e}'));
         assert_eq!(visible("plain"), "plain");
-        assert_eq!(one_line("a\nb\u{202e}"), "a\\nb\\u{202e}");
+        assert_eq!(one_line("a\nb\u{202e}"), "a\\nb\\u202e");
     }
 }

@@ -11,9 +11,14 @@ use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 
+/// Prints one record. Whatever it holds, nothing that acts on a terminal
+/// or reorders text reaches it: such characters (which ingest refuses, but
+/// older ledgers and `--no-verify` may still show) are printed as visible
+/// `\u{…}` escapes, in JSON as `\uXXXX` escapes (still valid JSON).
 fn out(line: impl std::fmt::Display) -> std::io::Result<()> {
+    let text = line.to_string();
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")?;
+    writeln!(stdout, "{}", crate::text::visible(&text))?;
     stdout.flush()
 }
 
@@ -87,7 +92,7 @@ fn submission(json: bool, index: u64, s: &pb::Submission) -> std::io::Result<()>
         file.category,
         accepted,
         alert.id,
-        alert.title
+        crate::text::one_line(&alert.title)
     ))
 }
 

@@ -207,3 +207,55 @@ async fn bounded_and_roster_only_subscriptions_end_where_asked() {
     assert!(err.message().contains("until_index 1 is below from_index 2"));
     s.stop().await;
 }
+
+/// What an old ledger (written before ingest refused terminal codes) may
+/// hold is printed escaped, even unverified: a title carrying ESC and CR
+/// cannot overwrite the header line on a recipient's terminal.
+#[tokio::test]
+async fn terminal_codes_in_stored_text_are_printed_escaped() {
+    let fed = federation();
+    let dir = tempfile::tempdir().expect("certs");
+    fed.write(dir.path()).expect("write certs");
+    let s = TestServer::start(fed.clone()).await;
+    let mut a = alert("old", "CO", &["PA"]);
+    a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED forged".into();
+    let submission = pb::Submission {
+        envelope: Some(sealed(&fed, "CO", &a)),
+        principal: "CO".into(),
+        tls_spki_sha256: principal(&fed, "CO").tls.spki.to_vec(),
+        accepted: Some(now_ts()),
+        recipients: vec!["PA".into()],
+        salt: vec![0; 16],
+    };
+    let at = s.size();
+    s.hub
+        .ledger()
+        .append(NewEntry::submission(submission, "old", i64::MAX))
+        .await
+        .expect("append as an old hub would have")
+        .expect("in time");
+    for json in [false, true] {
+        let mut args = vec!["get", "--no-verify"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let index = at.to_string();
+        args.push(&index);
+        let out = isthmus_as_pa(dir.path(), &s, &args).await;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            !out.stdout.contains(&0x1b) && !out.stdout.contains(&b'\r'),
+            "raw control bytes printed"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("\\u001b[1A"), "{text}");
+        if json {
+            let v: serde_json::Value = serde_json::from_str(text.trim()).expect("valid JSON");
+            assert!(
+                v["alert"]["title"].as_str().expect("title").contains('\u{1b}'),
+                "same text once decoded"
+            );
+        }
+    }
+    s.stop().await;
+}
