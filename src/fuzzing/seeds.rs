@@ -27,12 +27,21 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
         kind: pb::AmendmentKind::Correction as i32,
         reason: "corrected route".into(),
     });
+    let mut dirty = basic.clone();
+    dirty.title = "Red\u{1b}[1A\u{1b}[2K\r#9 forged".into();
+    dirty.summary = "x\u{202e}y".repeat(3);
+    let legacy_roster = pb::Entry {
+        body: Some(pb::entry::Body::Roster(roster_envelope())),
+    };
     let mut out = vec![
         ("envelope", envelope::seal(&basic, f.key("CO")).encode_to_vec()),
         ("envelope", envelope::seal(&amends, f.key("CO")).encode_to_vec()),
         ("envelope", envelope::seal(&basic, f.key("PA")).encode_to_vec()),
         ("alert_payload", basic.encode_to_vec()),
         ("alert_payload", amends.encode_to_vec()),
+        ("alert_payload", dirty.encode_to_vec()),
+        ("envelope", torsion_envelope(&basic)),
+        ("audit_rules", legacy_roster.encode_to_vec()),
         ("audit_rules", f.roster_entry.clone()),
         ("audit_rules", f.entry(&basic)),
         ("audit_rules", f.entry(&rich)),
@@ -45,6 +54,25 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("proof", (0u8..=255).collect()));
     out.push(("proof", vec![0; 300]));
     out
+}
+
+/// The fixture roster's envelope, as the genesis entry holds it.
+fn roster_envelope() -> pb::Envelope {
+    let decoded = crate::ledger::entry::decode(&fixture().roster_entry).expect("the fixture entry decodes");
+    match crate::ledger::entry::body(&decoded) {
+        crate::ledger::entry::Body::Roster { envelope, .. } => envelope.clone(),
+        _ => pb::Envelope::default(),
+    }
+}
+
+/// `a` from CO with a torsion-R signature (cofactored-valid only).
+fn torsion_envelope(a: &pb::Alert) -> Vec<u8> {
+    let mut env = envelope::seal(a, fixture().key("CO"));
+    let msg = envelope::pae(&env.payload_type, &env.payload);
+    env.signatures[0].sig = super::crafted::torsion_r_signature(fixture().key("CO"), &msg, 4)
+        .to_bytes()
+        .to_vec();
+    env.encode_to_vec()
 }
 
 /// An alert using every field.
@@ -110,7 +138,19 @@ fn notes() -> Vec<(&'static str, Vec<u8>)> {
         extensions: vec!["ext".into()],
     };
     let signed = SignedCheckpoint::sign(cp.clone(), log).expect("signs").note;
+    let with_roster = Checkpoint {
+        extensions: vec!["roster 3".into()],
+        ..cp.clone()
+    };
     vec![
+        ("checkpoint", with_roster.to_text().into_bytes()),
+        (
+            "checkpoint",
+            SignedCheckpoint::sign(with_roster, log)
+                .expect("signs")
+                .note
+                .into_bytes(),
+        ),
         ("note", log.sign("hello\n\nworld\n").expect("signs").into_bytes()),
         ("note", log.verifier_key().into_bytes()),
         ("note", signed.clone().into_bytes()),

@@ -44,6 +44,16 @@ pub fn checkpoint(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     if let Ok(cp) = Checkpoint::parse(text) {
         assert_eq!(cp.to_text(), text, "checkpoint parsing is not canonical");
+        if let Some(Ok(r)) = cp.roster_index() {
+            assert!(
+                r < cp.size,
+                "a roster line naming an entry beyond the size was accepted"
+            );
+            assert!(
+                cp.extensions.contains(&format!("roster {r}")),
+                "the roster line is not canonical"
+            );
+        }
     }
     let log = &fixture().log;
     if let Ok(signed) = SignedCheckpoint::open(text, &log.verifier()) {
