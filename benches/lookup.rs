@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         let co = member("CO");
         for i in 0..ALERTS {
             let a = pb::Alert {
-                created: Some(isthmus::roster::unix_to_pb(isthmus::server::unix_now())),
+                created: Some(isthmus::time::unix_to_pb(isthmus::time::unix_now())),
                 ..isthmus::fuzzing::fixture::alert(&format!("id-{i}"), "CO", &["PA"])
             };
             let env = isthmus::envelope::seal(&a, co.signing.as_ref().expect("key"));

@@ -9,10 +9,10 @@ use crate::crypto::SigningKey;
 use crate::error::{Error, Result};
 use crate::hash::sha256;
 use crate::ids::PrincipalId;
-use crate::note::NoteSigner;
+use crate::ledger::note::NoteSigner;
 use crate::pb;
+use crate::roster::change as roster_change;
 use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
-use crate::roster_change;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
 };

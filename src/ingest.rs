@@ -14,7 +14,8 @@ use crate::envelope;
 use crate::ids::CountrySet;
 use crate::ledger::entry::NewEntry;
 use crate::pb;
-use crate::roster::{unix_to_pb, Member, Role, Roster, SpkiHash};
+use crate::roster::{Member, Role, Roster, SpkiHash};
+use crate::time::unix_to_pb;
 use prost::Message;
 
 /// Largest envelope accepted, in encoded bytes; keeps every ledger entry

@@ -19,7 +19,6 @@
 //! ([`bench::run`], load generator).
 
 pub mod alert;
-pub mod alert_file;
 pub mod audit;
 pub mod bench;
 pub mod cli;
@@ -35,15 +34,13 @@ pub mod hash;
 pub mod ids;
 pub mod ingest;
 pub mod ledger;
-pub mod note;
 pub mod pb;
 pub mod policy;
-pub mod receipt;
 pub mod roster;
-pub mod roster_change;
 pub mod secret;
 pub mod server;
 pub mod text;
+pub mod time;
 pub mod tls;
 
 pub use error::{Error, Result};

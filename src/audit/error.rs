@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use crate::ingest::PublishError;
 use crate::ledger::checkpoint::CheckpointError;
+use crate::ledger::note::NoteError;
 use crate::ledger::tiles::TileError;
-use crate::note::NoteError;
-use crate::roster_change::ChangeError;
+use crate::roster::change::ChangeError;
 
 /// Why an audit did not end in "intact".
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ use crate::envelope;
 use crate::ingest::{self, Caller, Original, RecordedStamp};
 use crate::ledger::entry::{self, Body};
 use crate::pb;
+use crate::roster::change as roster_change;
 use crate::roster::{Roster, SpkiHash};
-use crate::roster_change;
 
 /// Name of a (publisher, alert id) pair: `SHA-256(publisher || 0x00 || id)`,
 /// 32 bytes whatever the id's length, and collision-free for as long as
@@ -244,7 +244,7 @@ mod tests {
         let mut rules = Rules::default();
         let at = |t: i64| {
             let s = pb::Submission {
-                accepted: Some(crate::roster::unix_to_pb(t)),
+                accepted: Some(crate::time::unix_to_pb(t)),
                 ..Default::default()
             };
             NewEntry::submission(s, "x", i64::MAX).bytes

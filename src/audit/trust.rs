@@ -11,8 +11,8 @@ use std::path::Path;
 use super::error::{AuditError, Reason, Unusable};
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle::{consistency_proof, verify_consistency, HashReader};
+use crate::ledger::note::NoteVerifier;
 use crate::ledger::tiles::TileReader;
-use crate::note::NoteVerifier;
 
 /// Parses the trusted log key: `arg` is a C2SP verifier key
 /// (`name+hex8(keyid)+base64(0x01||key)`) or the path of a file holding one.
@@ -97,7 +97,7 @@ pub(crate) fn check_tile_consistency<R: HashReader>(
 mod tests {
     use super::*;
     use crate::ledger::checkpoint::Checkpoint;
-    use crate::note::NoteSigner;
+    use crate::ledger::note::NoteSigner;
 
     fn signed(signer: &NoteSigner, size: u64, root: [u8; 32]) -> SignedCheckpoint {
         let cp = Checkpoint {

@@ -228,7 +228,7 @@ fn signed_alert(fed: &DevFederation, id: &str, p: usize, k: usize, summary: &str
     let alert = pb::Alert {
         id: format!("bench-{p}-{k}"),
         publisher: id.into(),
-        created: Some(crate::roster::unix_to_pb(crate::server::unix_now())),
+        created: Some(crate::time::unix_to_pb(crate::time::unix_now())),
         language: "es".into(),
         tlp: pb::Tlp::Amber as i32,
         recipients: vec!["ALL".into()],

@@ -33,7 +33,7 @@ enum Command {
         since: Option<PathBuf>,
         /// The genesis roster the federation agreed on: hex SHA-256 of its
         /// encoded payload, as a previous report printed it.
-        #[arg(long, value_name = "SHA256_HEX", value_parser = isthmus::roster_change::parse_genesis_pin)]
+        #[arg(long, value_name = "SHA256_HEX", value_parser = isthmus::roster::change::parse_genesis_pin)]
         genesis: Option<[u8; 32]>,
         /// Also check every alert signature under the strict RFC 8032 rule
         /// the hub applies at ingest, and list the alerts whose signatures

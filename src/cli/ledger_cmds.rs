@@ -2,10 +2,10 @@
 
 use super::{Cli, Failure};
 use crate::client::Client;
+use crate::ledger::note::NoteVerifier;
+use crate::ledger::receipt::Receipt;
 use crate::ledger::{entry, export};
-use crate::note::NoteVerifier;
 use crate::pb;
-use crate::receipt::Receipt;
 use anyhow::{anyhow, Context};
 use std::path::Path;
 

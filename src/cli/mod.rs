@@ -261,10 +261,10 @@ async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::
     let ident = Identity::resolve(cli)?;
     let key = ident.signing_key()?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let alert_file = crate::alert_file::parse(&file.display().to_string(), &text).map_err(anyhow::Error::from)?;
+    let alert_file = crate::alert::file::parse(&file.display().to_string(), &text).map_err(anyhow::Error::from)?;
     let mut rpc = client::connect(&cli.server, &ident.tls()?).await?;
     let me = rpc.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
-    let now = crate::roster::unix_to_pb(crate::server::unix_now());
+    let now = crate::time::unix_to_pb(crate::time::unix_now());
     let alert = alert_file.to_pb(&me.principal, now).map_err(anyhow::Error::from)?;
     let envelope = crate::envelope::seal(&alert, &key);
     let answer = rpc.publish(envelope.clone()).await?.into_inner();
@@ -361,7 +361,7 @@ fn roster_approve(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
     let key = Identity::signing_key_only(cli)?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let roster = crate::roster::Roster::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let approval = crate::roster_change::approve(&roster, &key);
+    let approval = crate::roster::change::approve(&roster, &key);
     let id = match &cli.as_id {
         Some(id) => id.to_ascii_uppercase(),
         None => roster
@@ -373,11 +373,11 @@ fn roster_approve(cli: &Cli, file: &std::path::Path) -> Result<(), Failure> {
         "approving roster version {} issued {} ({} principals, next change needs {}); \
          add this line to the hub's approvals file:",
         terms.version,
-        crate::roster::format_rfc3339(terms.issued),
+        crate::time::format_rfc3339(terms.issued),
         roster.members().count(),
         terms.quorum
     );
-    println!("{}", crate::roster_change::to_line(&id, &approval));
+    println!("{}", crate::roster::change::to_line(&id, &approval));
     Ok(())
 }
 

@@ -2,10 +2,11 @@
 //! with `--json`. Everything goes through `writeln!` so a closed pipe ends
 //! the program quietly instead of panicking.
 
-use crate::alert_file::{timestamp_text, AlertFile};
+use crate::alert::file::AlertFile;
 use crate::crypto::PublicKey;
 use crate::ledger::entry;
 use crate::pb;
+use crate::time::timestamp_text;
 use prost::Message;
 use serde_json::json;
 use std::io::Write;

@@ -26,8 +26,8 @@ use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::{entry, merkle};
 use crate::pb;
 use crate::policy;
+use crate::roster::change as roster_change;
 use crate::roster::Roster;
-use crate::roster_change;
 use anyhow::anyhow;
 use std::path::PathBuf;
 

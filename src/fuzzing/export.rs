@@ -11,8 +11,8 @@ use super::Bytes;
 use crate::audit::{self, Options};
 use crate::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::ledger::merkle::{self, MemoryHashes};
+use crate::ledger::note::unverified_text;
 use crate::ledger::tiles::TileWriter;
-use crate::note::unverified_text;
 
 /// The files of the valid export, by path relative to its folder.
 type Files = Vec<(String, Vec<u8>)>;

@@ -11,10 +11,11 @@ use crate::envelope;
 use crate::ids::PrincipalId;
 use crate::ingest::{self, Caller, Original, Stamp};
 use crate::ledger::entry::NewEntry;
-use crate::note::{self, NoteSigner};
+use crate::ledger::note::{self, NoteSigner};
 use crate::pb;
-use crate::roster::{unix_to_pb, Member, Role, Roster, RosterKey, SpkiHash, Terms};
-use crate::roster_change;
+use crate::roster::change as roster_change;
+use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
+use crate::time::unix_to_pb;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 

@@ -8,13 +8,13 @@ use prost::Message;
 
 use super::export::{export_entries, valid_export};
 use super::fixture::{alert, fixture, LOG_NAME, NOW};
-use crate::alert_file::AlertFile;
+use crate::alert::file::AlertFile;
 use crate::envelope;
 use crate::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::ledger::merkle::{self, MemoryHashes};
+use crate::ledger::receipt::Receipt;
 use crate::pb;
-use crate::receipt::Receipt;
-use crate::roster::unix_to_pb;
+use crate::time::unix_to_pb;
 
 /// `(target, seed)` pairs.
 pub fn generated() -> Vec<(&'static str, Vec<u8>)> {

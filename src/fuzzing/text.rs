@@ -6,12 +6,13 @@
 use prost::Message;
 
 use super::fixture::{fixture, NOW};
+use crate::alert::file::{self as alert_file, AlertFile};
 use crate::alert::ValidAlert;
-use crate::alert_file::{self, AlertFile};
 use crate::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::note::{self, NoteVerifier};
-use crate::receipt::Receipt;
-use crate::roster::{unix_to_pb, Roster};
+use crate::ledger::note::{self, NoteVerifier};
+use crate::ledger::receipt::Receipt;
+use crate::roster::Roster;
+use crate::time::unix_to_pb;
 
 /// A signed note opened with the fixture log key, and the same text as a
 /// verifier key string. Checks: an opened note is its text, a blank line

@@ -5,8 +5,8 @@
 use prost::Message;
 
 use super::fixture::{fixture, NOW, STAMP};
+use crate::alert::file::AlertFile;
 use crate::alert::ValidAlert;
-use crate::alert_file::AlertFile;
 use crate::audit::rules::Rules;
 use crate::audit::{Counts, Reason};
 use crate::crypto::{Rule, Signature};
@@ -14,7 +14,8 @@ use crate::envelope;
 use crate::ingest::{self, Caller};
 use crate::ledger::entry;
 use crate::pb;
-use crate::roster::{unix_to_pb, Roster};
+use crate::roster::Roster;
+use crate::time::unix_to_pb;
 
 /// `Publish` from CO: the bytes as an `Envelope`, through every ingest check.
 /// Checks: decoding is stable under re-encoding, and an accepted envelope
@@ -125,7 +126,7 @@ pub fn audit_rules(data: &[u8]) {
             let entry::Body::Roster { envelope, accepted } = entry::body(&decoded) else {
                 panic!("the rules accepted a roster entry that is not one")
             };
-            let opened = crate::roster_change::open(envelope, Some(&f.roster), accepted, Rule::Cofactored)
+            let opened = crate::roster::change::open(envelope, Some(&f.roster), accepted, Rule::Cofactored)
                 .expect("the rules accepted this change");
             let roster = opened.roster;
             assert_eq!(Roster::from_pb(&roster.to_pb()).expect("re-encoded roster"), roster);

@@ -19,7 +19,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
-use crate::note::{self, NoteError, NoteSigner, NoteVerifier};
+use crate::ledger::note::{self, NoteError, NoteSigner, NoteVerifier};
 
 /// Errors parsing, signing or opening checkpoints.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use super::checkpoint::{Checkpoint, SignedCheckpoint};
 use super::merkle;
 use super::store::Store;
 use crate::error::{Error, Result};
-use crate::note::NoteSigner;
+use crate::ledger::note::NoteSigner;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -68,7 +68,7 @@ impl NewEntry {
         let entry = pb::Entry {
             body: Some(pb::entry::Body::RosterEntry(pb::RosterEntry {
                 roster: Some(roster),
-                accepted: Some(crate::roster::unix_to_pb(accepted)),
+                accepted: Some(crate::time::unix_to_pb(accepted)),
             })),
         };
         Self::timed(entry, EntryKey::Roster, accepted, until)
@@ -119,7 +119,7 @@ impl NewEntry {
             return Err(TooLate { floor, until: t.until });
         }
         let mut entry = t.entry.clone();
-        let at = Some(crate::roster::unix_to_pb(floor));
+        let at = Some(crate::time::unix_to_pb(floor));
         match &mut entry.body {
             Some(pb::entry::Body::Submission(s)) => s.accepted = at,
             Some(pb::entry::Body::RosterEntry(r)) => r.accepted = at,
@@ -186,7 +186,7 @@ mod tests {
     fn sub(accepted: i64) -> NewEntry {
         let s = pb::Submission {
             principal: "CO".into(),
-            accepted: Some(crate::roster::unix_to_pb(accepted)),
+            accepted: Some(crate::time::unix_to_pb(accepted)),
             ..Default::default()
         };
         NewEntry::submission(s, "a-1", 200)

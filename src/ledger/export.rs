@@ -34,7 +34,8 @@ pub fn from_data_dir(data: &Path, out: &Path) -> Result<Checkpoint> {
     let note = store
         .checkpoint()?
         .ok_or_else(|| Error::Storage("the ledger has no signed checkpoint yet; start the hub once".into()))?;
-    let text = crate::note::unverified_text(&note).map_err(|e| Error::Storage(format!("stored checkpoint: {e}")))?;
+    let text =
+        crate::ledger::note::unverified_text(&note).map_err(|e| Error::Storage(format!("stored checkpoint: {e}")))?;
     let size = Checkpoint::parse(text)
         .map_err(|e| Error::Storage(format!("stored checkpoint: {e}")))?
         .size;

@@ -14,12 +14,14 @@ pub mod checkpointer;
 pub mod entry;
 pub mod export;
 pub mod merkle;
+pub mod note;
+pub mod receipt;
 pub mod store;
 mod tail;
 pub mod tiles;
 
 use crate::error::{Error, Result};
-use crate::note::NoteSigner;
+use crate::ledger::note::NoteSigner;
 use crate::roster::Roster;
 use checkpoint::SignedCheckpoint;
 use entry::{EntryKey, NewEntry, TooLate};
@@ -244,7 +246,7 @@ impl Ledger {
         let decoded = entry::decode(&bytes).map_err(|e| Error::Storage(format!("entry {index}: {e}")))?;
         match entry::body(&decoded) {
             entry::Body::Roster { envelope, .. } => Ok(Some(
-                crate::roster_change::roster_of(envelope)
+                crate::roster::change::roster_of(envelope)
                     .map_err(|e| Error::Storage(format!("roster entry {index}: {e}")))?,
             )),
             _ => Err(Error::Storage(format!("entry {index} should be a roster but is not"))),
@@ -440,7 +442,7 @@ mod tests {
     fn timed(id: &str, accepted: i64, until: i64) -> NewEntry {
         let s = crate::pb::Submission {
             principal: "CO".into(),
-            accepted: Some(crate::roster::unix_to_pb(accepted)),
+            accepted: Some(crate::time::unix_to_pb(accepted)),
             ..Default::default()
         };
         NewEntry::submission(s, id, until)

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use super::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use super::merkle::{leaf_hash, node_hash, CompactRange, Hash, HashReader, NodeId};
-use crate::note::{self, NoteVerifier};
+use crate::ledger::note::{self, NoteVerifier};
 
 /// Hashes per full tile and entries per full bundle.
 pub const TILE_WIDTH: usize = 256;
@@ -491,7 +491,7 @@ impl HashReader for TileHashes<'_> {
 mod tests {
     use super::*;
     use crate::ledger::merkle::{consistency_proof, tree_hash, verify_consistency, MerkleError};
-    use crate::note::NoteSigner;
+    use crate::ledger::note::NoteSigner;
 
     const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/tlog-tiles");
     const LOG_KEY: &str = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";

@@ -231,7 +231,7 @@ async fn handshake(tcp: TcpStream, addr: SocketAddr, acceptor: TlsAcceptor, opts
         return None;
     };
     let now = Instant::now();
-    let left = u64::try_from(not_after.saturating_sub(crate::server::unix_now())).unwrap_or(0);
+    let left = u64::try_from(not_after.saturating_sub(crate::time::unix_now())).unwrap_or(0);
     // Capped at a century, so that the deadline arithmetic cannot overflow.
     let expires = now + Duration::from_secs(left.min(100 * 365 * 86_400));
     Some(TlsConn {

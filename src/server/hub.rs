@@ -7,12 +7,13 @@ use crate::crypto::Rule;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Caller, Original, PublishError, Stamp};
 use crate::ledger::entry::{self, NewEntry};
+use crate::ledger::note::NoteSigner;
 use crate::ledger::{merkle, Appended, Ledger};
-use crate::note::NoteSigner;
 use crate::pb;
 use crate::policy::{self, Audience};
+use crate::roster::change as roster_change;
 use crate::roster::{Member, Roster, SpkiHash};
-use crate::roster_change;
+use crate::time::unix_now;
 use prost::Message;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -36,14 +37,6 @@ pub struct Hub {
     disk: DiskFloor,
     verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
-}
-
-/// Current Unix time in seconds.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 impl Hub {

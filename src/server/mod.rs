@@ -20,7 +20,7 @@ mod streams;
 mod need_to_know_props;
 
 pub use conn::Peer;
-pub use hub::{unix_now, Hub, LogOptions};
+pub use hub::{Hub, LogOptions};
 pub use service::Service;
 
 use crate::codec::MAX_REQUEST_BYTES;

@@ -83,7 +83,7 @@ fn envelope(fed: &DevFederation, c: &Case, n: u64) -> pb::Envelope {
     let alert = pb::Alert {
         id: format!("prop-{n}"),
         publisher: publisher.into(),
-        created: Some(crate::roster::unix_to_pb(super::unix_now())),
+        created: Some(crate::time::unix_to_pb(crate::time::unix_now())),
         language: "es".into(),
         tlp: c.tlp as i32,
         recipients: match &c.recipients {
@@ -117,7 +117,7 @@ proptest! {
         let publisher = roster.member(code(c.publisher)).expect("member");
         let spki = crate::hash::sha256(b"not checked by ingest");
         let caller = Caller { member: publisher, spki: &spki };
-        let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, &ingest::Stamp::fresh(super::unix_now()), |_| None);
+        let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, &ingest::Stamp::fresh(crate::time::unix_now()), |_| None);
         match (entitled(&c), verdict) {
             (None, Ok(_)) => prop_assert!(false, "accepted an alert the rules refuse: {c:?}"),
             (None, Err(e)) => prop_assert_eq!(e.code(), tonic::Code::InvalidArgument, "{}", e),

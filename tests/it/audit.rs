@@ -17,11 +17,12 @@ use isthmus::ingest::{self, Caller, Original, PublishError, RecordedStamp, Stamp
 use isthmus::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use isthmus::ledger::entry::{self, NewEntry};
 use isthmus::ledger::merkle::{leaf_hash, CompactRange};
+use isthmus::ledger::note::NoteSigner;
 use isthmus::ledger::tiles::{tile_path, TileWriter, TILE_WIDTH};
-use isthmus::note::NoteSigner;
 use isthmus::pb;
-use isthmus::roster::{unix_to_pb, Roster, RosterKey};
-use isthmus::server::unix_now;
+use isthmus::roster::{Roster, RosterKey};
+use isthmus::time::unix_now;
+use isthmus::time::unix_to_pb;
 use prost::Message;
 
 use super::util::{alert, principal, sealed};
@@ -623,11 +624,11 @@ fn audit_roster_change_without_a_quorum_is_caught() {
     let next = Roster::new(members, terms).unwrap();
     let few = ["PA", "US", "BR"]
         .iter()
-        .map(|id| isthmus::roster_change::approve(&next, super::util::signing(&log.fed, id)))
+        .map(|id| isthmus::roster::change::approve(&next, super::util::signing(&log.fed, id)))
         .collect();
     let at = log.entries.len() as u64;
     log.entries
-        .push(NewEntry::roster(isthmus::roster_change::seal(&next, few), unix_now(), i64::MAX).bytes);
+        .push(NewEntry::roster(isthmus::roster::change::seal(&next, few), unix_now(), i64::MAX).bytes);
     log.roster = next;
     let bytes = log.accept(
         "CO",
@@ -651,7 +652,7 @@ fn audit_roster_change_without_a_quorum_is_caught() {
         failure(&report),
         (
             Some(_),
-            Reason::Roster(isthmus::roster_change::ChangeError::Version { previous: 1, got: 1 })
+            Reason::Roster(isthmus::roster::change::ChangeError::Version { previous: 1, got: 1 })
         )
     ));
 }

@@ -930,7 +930,7 @@ async fn hostile_requests_get_exact_statuses_and_change_nothing() {
 #[tokio::test]
 async fn signing_keys_outside_their_window_are_refused() {
     let mut fed = DevFederation::generate(30).expect("federation");
-    let now = isthmus::server::unix_now();
+    let now = isthmus::time::unix_now();
     for p in &mut fed.principals {
         match p.member.id.as_str() {
             "CO" => p.member.keys[0].not_after = now - 60,

@@ -66,7 +66,7 @@ async fn a_roster_change_needs_a_quorum_of_the_delegations_in_force() {
     std::fs::write(certs.path().join("roster.toml"), text).expect("write roster");
 
     // A roster takes effect only once issued: wait for the second it names.
-    while isthmus::server::unix_now() < terms.issued {
+    while isthmus::time::unix_now() < terms.issued {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let few: Vec<&str> = DELEGATIONS.iter().map(|d| d.0).take(3).collect();

@@ -116,7 +116,7 @@ async fn every_long_lived_stream_counts_against_its_principal() {
 #[tokio::test]
 async fn a_connection_ends_when_its_certificate_expires() {
     let mut fed = isthmus::devcerts::DevFederation::generate(30).expect("federation");
-    let expires = isthmus::server::unix_now() + 3;
+    let expires = isthmus::time::unix_now() + 3;
     let short = fed.ca.issue_client_until("CO", expires).expect("cert");
     let co = fed
         .principals
@@ -148,11 +148,11 @@ async fn a_connection_ends_when_its_certificate_expires() {
         "the connection is cut, not the stream finished: {ended:?}"
     );
     assert!(
-        isthmus::server::unix_now() >= expires,
+        isthmus::time::unix_now() >= expires,
         "not before the certificate expired"
     );
     // X.509's notAfter is inclusive: the certificate is refused from the next second.
-    while isthmus::server::unix_now() <= expires {
+    while isthmus::time::unix_now() <= expires {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let again = isthmus::client::connect(&s.server(), &tls_of(&fed, "CO")).await;

@@ -39,7 +39,7 @@ pub fn signing<'a>(fed: &'a DevFederation, id: &str) -> &'a SigningKey {
 }
 
 pub fn now_ts() -> prost_types::Timestamp {
-    isthmus::roster::unix_to_pb(isthmus::server::unix_now())
+    isthmus::time::unix_to_pb(isthmus::time::unix_now())
 }
 
 /// A valid alert (the fuzz fixture's, created now).

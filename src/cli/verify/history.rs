@@ -10,8 +10,8 @@ use crate::crypto::Rule;
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle;
 use crate::pb;
+use crate::roster::change as roster_change;
 use crate::roster::Roster;
-use crate::roster_change;
 
 /// Rosters by the index of their entry, in ledger order.
 pub(in crate::cli) struct History {

@@ -8,7 +8,7 @@ use crate::cli::Failure;
 use crate::client::Client;
 use crate::ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::ledger::merkle;
-use crate::note::NoteVerifier;
+use crate::ledger::note::NoteVerifier;
 use crate::pb;
 use anyhow::Context;
 use std::path::{Path, PathBuf};

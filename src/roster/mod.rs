@@ -7,19 +7,21 @@
 //! change is a whole new roster entry, so an auditor can tell which key was
 //! valid when. Each roster carries its [`Terms`]: a version, the quorum of
 //! delegation approvals the next change needs, and when it was drawn up;
-//! [`crate::roster_change`] checks the approvals. Operators edit it as TOML (`roster.toml`); [`Roster`] is the
+//! [`crate::roster::change`] checks the approvals. Operators edit it as TOML (`roster.toml`); [`Roster`] is the
 //! validated form, parsed once, with every public key checked
 //! ([`crate::crypto::PublicKey::from_bytes`] refuses small-order,
 //! non-canonical and torsioned keys).
 
+pub mod change;
+mod file;
+mod pb;
+
+pub use file::{PrincipalFile, RosterFile, SigningKeyFile};
+
 use crate::crypto::PublicKey;
 use crate::ids::{IdError, PrincipalId};
-use crate::pb;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// SHA-256 of a DER SubjectPublicKeyInfo.
 pub type SpkiHash = [u8; 32];
@@ -212,249 +214,6 @@ impl Roster {
     /// The member delegations, ordered by code (what `ALL` expands to).
     pub fn delegations(&self) -> impl Iterator<Item = &Member> {
         self.members().filter(|m| m.role == Role::Delegation)
-    }
-}
-
-// ---- protobuf form (what the ledger stores) ----
-
-impl Roster {
-    /// The ledger form, ordered by principal id so equal rosters encode equally.
-    pub fn to_pb(&self) -> pb::Roster {
-        pb::Roster {
-            principals: self.members().map(member_to_pb).collect(),
-            version: self.terms.version,
-            quorum: self.terms.quorum,
-            issued: Some(unix_to_pb(self.terms.issued)),
-        }
-    }
-
-    /// Parses and checks the ledger form.
-    pub fn from_pb(p: &pb::Roster) -> Result<Self, RosterError> {
-        let terms = Terms {
-            version: p.version,
-            quorum: p.quorum,
-            issued: p
-                .issued
-                .as_ref()
-                .map(|t| t.seconds)
-                .ok_or_else(|| RosterError::Invalid("issued is missing".into()))?,
-        };
-        Roster::new(
-            p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?,
-            terms,
-        )
-    }
-}
-
-fn member_to_pb(m: &Member) -> pb::Principal {
-    pb::Principal {
-        id: m.id.to_string(),
-        name: m.name.clone(),
-        role: match m.role {
-            Role::Delegation => pb::Role::Delegation,
-            Role::Auditor => pb::Role::Auditor,
-        } as i32,
-        tls_spki_sha256: m.tls_spki.iter().map(|s| s.to_vec()).collect(),
-        signing_keys: m
-            .keys
-            .iter()
-            .map(|k| pb::SigningKey {
-                public_key: k.key.as_bytes().to_vec(),
-                not_before: Some(unix_to_pb(k.not_before)),
-                not_after: Some(unix_to_pb(k.not_after)),
-            })
-            .collect(),
-    }
-}
-
-fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
-    let id = PrincipalId::parse(&p.id)?;
-    let role = match pb::Role::try_from(p.role) {
-        Ok(pb::Role::Delegation) => Role::Delegation,
-        Ok(pb::Role::Auditor) => Role::Auditor,
-        _ => return Err(bad(&p.id, "role must be DELEGATION or AUDITOR")),
-    };
-    let tls_spki = p
-        .tls_spki_sha256
-        .iter()
-        .map(|s| <SpkiHash>::try_from(s.as_slice()).map_err(|_| bad(&p.id, "SPKI hash is not 32 bytes")))
-        .collect::<Result<_, _>>()?;
-    let keys = p
-        .signing_keys
-        .iter()
-        .map(|k| key_from_pb(&p.id, k))
-        .collect::<Result<_, _>>()?;
-    Ok(Member {
-        id,
-        name: p.name.clone(),
-        role,
-        tls_spki,
-        keys,
-    })
-}
-
-fn key_from_pb(id: &str, k: &pb::SigningKey) -> Result<RosterKey, RosterError> {
-    let key = PublicKey::from_bytes(&k.public_key).map_err(|e| bad(id, e.to_string()))?;
-    let when = |t: &Option<prost_types::Timestamp>| {
-        t.as_ref()
-            .map(|t| t.seconds)
-            .ok_or_else(|| bad(id, "signing key lacks a validity bound"))
-    };
-    Ok(RosterKey {
-        key,
-        not_before: when(&k.not_before)?,
-        not_after: when(&k.not_after)?,
-    })
-}
-
-/// A protobuf timestamp for whole Unix seconds.
-pub fn unix_to_pb(seconds: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds, nanos: 0 }
-}
-
-// ---- TOML form (what operators edit) ----
-
-/// `roster.toml` as written by operators and `isthmus dev-certs`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RosterFile {
-    /// 1 for the genesis roster; one more for each change.
-    pub version: u64,
-    /// Approvals from distinct delegations of this roster the next change needs.
-    pub quorum: u32,
-    /// RFC 3339: when this roster was drawn up.
-    pub issued: String,
-    /// One table per principal.
-    pub principal: Vec<PrincipalFile>,
-}
-
-/// One `[[principal]]` table.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrincipalFile {
-    /// "CO", "AUDITOR".
-    pub id: String,
-    /// "Colombia".
-    pub name: String,
-    /// "delegation" or "auditor".
-    pub role: Role,
-    /// Lower-case hex SHA-256 of each bound certificate's DER SPKI.
-    #[serde(default)]
-    pub tls_spki_sha256: Vec<String>,
-    /// Signing keys.
-    #[serde(default)]
-    pub signing_key: Vec<SigningKeyFile>,
-}
-
-/// One `[[principal.signing_key]]` table.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SigningKeyFile {
-    /// Standard base64 of the raw 32-byte Ed25519 public key.
-    pub public_key: String,
-    /// RFC 3339, inclusive.
-    pub not_before: String,
-    /// RFC 3339, exclusive.
-    pub not_after: String,
-}
-
-impl Roster {
-    /// Parses and checks `roster.toml`.
-    pub fn from_toml(text: &str) -> Result<Self, RosterError> {
-        let file: RosterFile = toml::from_str(text).map_err(|e| RosterError::Toml(e.to_string()))?;
-        let terms = Terms {
-            version: file.version,
-            quorum: file.quorum,
-            issued: OffsetDateTime::parse(&file.issued, &Rfc3339)
-                .map(|t| t.unix_timestamp())
-                .map_err(|_| RosterError::Invalid(format!("issued {:?} is not an RFC 3339 time", file.issued)))?,
-        };
-        Roster::new(
-            file.principal.iter().map(member_from_file).collect::<Result<_, _>>()?,
-            terms,
-        )
-    }
-
-    /// The operator form of this roster.
-    pub fn to_file(&self) -> RosterFile {
-        RosterFile {
-            version: self.terms.version,
-            quorum: self.terms.quorum,
-            issued: format_rfc3339(self.terms.issued),
-            principal: self.members().map(member_to_file).collect(),
-        }
-    }
-}
-
-fn member_from_file(p: &PrincipalFile) -> Result<Member, RosterError> {
-    let id = PrincipalId::parse(&p.id)?;
-    let tls_spki = p
-        .tls_spki_sha256
-        .iter()
-        .map(|h| spki_from_hex(&p.id, h))
-        .collect::<Result<_, _>>()?;
-    let keys = p
-        .signing_key
-        .iter()
-        .map(|k| key_from_file(&p.id, k))
-        .collect::<Result<_, _>>()?;
-    Ok(Member {
-        id,
-        name: p.name.clone(),
-        role: p.role,
-        tls_spki,
-        keys,
-    })
-}
-
-fn spki_from_hex(id: &str, h: &str) -> Result<SpkiHash, RosterError> {
-    let bytes = hex::decode(h).map_err(|_| bad(id, format!("tls_spki_sha256 {h:?} is not hex")))?;
-    SpkiHash::try_from(bytes.as_slice()).map_err(|_| bad(id, "tls_spki_sha256 must be 64 hex digits"))
-}
-
-fn key_from_file(id: &str, k: &SigningKeyFile) -> Result<RosterKey, RosterError> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(&k.public_key)
-        .map_err(|_| bad(id, "signing_key.public_key is not standard base64"))?;
-    let key = PublicKey::from_bytes(&raw).map_err(|e| bad(id, e.to_string()))?;
-    let not_before = parse_rfc3339(id, &k.not_before)?;
-    let not_after = parse_rfc3339(id, &k.not_after)?;
-    Ok(RosterKey {
-        key,
-        not_before,
-        not_after,
-    })
-}
-
-fn parse_rfc3339(id: &str, s: &str) -> Result<i64, RosterError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| bad(id, format!("{s:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z")))
-}
-
-/// RFC 3339 text for Unix seconds (UTC).
-pub fn format_rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| seconds.to_string())
-}
-
-fn member_to_file(m: &Member) -> PrincipalFile {
-    PrincipalFile {
-        id: m.id.to_string(),
-        name: m.name.clone(),
-        role: m.role,
-        tls_spki_sha256: m.tls_spki.iter().map(hex::encode).collect(),
-        signing_key: m
-            .keys
-            .iter()
-            .map(|k| SigningKeyFile {
-                public_key: base64::engine::general_purpose::STANDARD.encode(k.key.as_bytes()),
-                not_before: format_rfc3339(k.not_before),
-                not_after: format_rfc3339(k.not_after),
-            })
-            .collect(),
     }
 }
 

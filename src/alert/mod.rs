@@ -6,6 +6,8 @@
 //! live in [`crate::ingest`]; this file needs nothing but the bytes and the
 //! clock.
 
+pub mod file;
+
 use crate::ids::{AlertId, IdError, PrincipalId};
 use crate::pb;
 use crate::text::Lines;

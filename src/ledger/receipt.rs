@@ -17,7 +17,7 @@
 
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle::{self, Hash};
-use crate::note::NoteVerifier;
+use crate::ledger::note::NoteVerifier;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
@@ -135,7 +135,7 @@ mod tests {
     use super::*;
     use crate::ledger::checkpoint::Checkpoint;
     use crate::ledger::merkle::MemoryHashes;
-    use crate::note::NoteSigner;
+    use crate::ledger::note::NoteSigner;
 
     fn receipt_for(index: u64, size: u64) -> (Receipt, NoteSigner) {
         let entries: Vec<Vec<u8>> = (0..size).map(|i| format!("entry {i}").into_bytes()).collect();

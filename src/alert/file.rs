@@ -4,6 +4,7 @@
 //! `--json` output of received alerts uses the same shape.
 
 use crate::pb;
+use crate::time::timestamp_text;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -253,15 +254,6 @@ pub fn timestamp(field: &str, s: &str) -> Result<prost_types::Timestamp, FileErr
         seconds: t.unix_timestamp(),
         nanos: t.nanosecond() as i32,
     })
-}
-
-/// RFC 3339 text of a protobuf timestamp.
-pub fn timestamp_text(t: &prost_types::Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp(t.seconds)
-        .ok()
-        .and_then(|d| d.replace_nanosecond(t.nanos.clamp(0, 999_999_999) as u32).ok())
-        .and_then(|d| d.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("{}s", t.seconds))
 }
 
 /// Parses a file as JSON when its name ends in `.json`, TOML otherwise.

@@ -1,0 +1,99 @@
+//! The roster's protobuf form, what the ledger stores: and the one place a
+//! roster is parsed and checked (the TOML form converts to this one first,
+//! [`super::file`]).
+
+use super::{bad, Member, Role, Roster, RosterError, RosterKey, SpkiHash, Terms};
+use crate::crypto::PublicKey;
+use crate::ids::PrincipalId;
+use crate::pb;
+use crate::time::unix_to_pb;
+
+impl Roster {
+    /// The ledger form, ordered by principal id so equal rosters encode equally.
+    pub fn to_pb(&self) -> pb::Roster {
+        pb::Roster {
+            principals: self.members().map(member_to_pb).collect(),
+            version: self.terms.version,
+            quorum: self.terms.quorum,
+            issued: Some(unix_to_pb(self.terms.issued)),
+        }
+    }
+
+    /// Parses and checks the ledger form.
+    pub fn from_pb(p: &pb::Roster) -> Result<Self, RosterError> {
+        let terms = Terms {
+            version: p.version,
+            quorum: p.quorum,
+            issued: p
+                .issued
+                .as_ref()
+                .map(|t| t.seconds)
+                .ok_or_else(|| RosterError::Invalid("issued is missing".into()))?,
+        };
+        Roster::new(
+            p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?,
+            terms,
+        )
+    }
+}
+
+fn member_to_pb(m: &Member) -> pb::Principal {
+    pb::Principal {
+        id: m.id.to_string(),
+        name: m.name.clone(),
+        role: match m.role {
+            Role::Delegation => pb::Role::Delegation,
+            Role::Auditor => pb::Role::Auditor,
+        } as i32,
+        tls_spki_sha256: m.tls_spki.iter().map(|s| s.to_vec()).collect(),
+        signing_keys: m
+            .keys
+            .iter()
+            .map(|k| pb::SigningKey {
+                public_key: k.key.as_bytes().to_vec(),
+                not_before: Some(unix_to_pb(k.not_before)),
+                not_after: Some(unix_to_pb(k.not_after)),
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
+    let id = PrincipalId::parse(&p.id)?;
+    let role = match pb::Role::try_from(p.role) {
+        Ok(pb::Role::Delegation) => Role::Delegation,
+        Ok(pb::Role::Auditor) => Role::Auditor,
+        _ => return Err(bad(&p.id, "role must be DELEGATION or AUDITOR")),
+    };
+    let tls_spki = p
+        .tls_spki_sha256
+        .iter()
+        .map(|s| <SpkiHash>::try_from(s.as_slice()).map_err(|_| bad(&p.id, "SPKI hash is not 32 bytes")))
+        .collect::<Result<_, _>>()?;
+    let keys = p
+        .signing_keys
+        .iter()
+        .map(|k| key_from_pb(&p.id, k))
+        .collect::<Result<_, _>>()?;
+    Ok(Member {
+        id,
+        name: p.name.clone(),
+        role,
+        tls_spki,
+        keys,
+    })
+}
+
+fn key_from_pb(id: &str, k: &pb::SigningKey) -> Result<RosterKey, RosterError> {
+    let key = PublicKey::from_bytes(&k.public_key).map_err(|e| bad(id, e.to_string()))?;
+    let when = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| t.seconds)
+            .ok_or_else(|| bad(id, "signing key lacks a validity bound"))
+    };
+    Ok(RosterKey {
+        key,
+        not_before: when(&k.not_before)?,
+        not_after: when(&k.not_after)?,
+    })
+}
