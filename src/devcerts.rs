@@ -304,7 +304,8 @@ const DEV_README: &str = "# certs-dev — DEVELOPMENT ONLY — NEVER USE IN PROD
 
 Everything in this folder is **insecure test material**: private keys are
 stored unencrypted, in a public repository, for anyone to read. It exists so
-that `cargo run --release --bin isthmusd` works on a fresh clone.
+that `cargo run --release --bin isthmusd -- --dev` works on a fresh clone
+(the hub refuses this material without `--dev`).
 
 A real federation generates its CA offline, issues each delegation's client
 certificate from it, has each delegation generate its own Ed25519 signing key

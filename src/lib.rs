@@ -20,15 +20,19 @@
 
 pub mod alert;
 pub mod audit;
+#[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod config;
 pub mod crypto;
+#[cfg(any(test, feature = "devcerts"))]
 pub mod devcerts;
 pub mod envelope;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hash;
 pub mod ids;

@@ -139,6 +139,17 @@ pub fn peer_cert(cert: &CertificateDer<'_>) -> Result<PeerCert> {
     })
 }
 
+/// Whether any of `certs` says DEV ONLY in its subject: `isthmus dev-certs`
+/// marks every certificate it issues so (a safety mark only; identities are
+/// never read from a distinguished name).
+pub fn is_dev_marked(certs: &[CertificateDer<'_>]) -> bool {
+    certs.iter().any(|c| {
+        x509_parser::parse_x509_certificate(c.as_ref())
+            .map(|(_, parsed)| parsed.subject().to_string().contains("DEV ONLY"))
+            .unwrap_or(false)
+    })
+}
+
 /// SHA-256 of the DER SubjectPublicKeyInfo inside a certificate.
 pub fn spki_sha256(cert: &CertificateDer<'_>) -> Result<SpkiHash> {
     peer_cert(cert).map(|c| c.spki)

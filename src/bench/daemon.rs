@@ -46,10 +46,11 @@ impl Daemon {
         let config = dir.join("isthmusd.toml");
         std::fs::write(
             &config,
-            "publish_rate_per_principal = 1e12\npublish_burst_per_principal = 1e12\n\
+            "dev = true\n[limits]\npublish_rate_per_principal = 1e12\npublish_burst_per_principal = 1e12\n\
+             publish_bytes_per_sec_per_principal = 1e15\npublish_burst_bytes_per_principal = 1e15\n\
              read_rate_per_principal = 1e12\nread_burst_per_principal = 1e12\n\
              max_streams_per_principal = 1000000\nmax_connections_per_certificate = 1000000\n\
-             max_inflight_publishes_per_principal = 1000000\n",
+             max_inflight_publishes_per_principal = 1000000\nmax_concurrent_streams_per_connection = 10000\n",
         )?;
         let mut cmd = Command::new(bin);
         cmd.arg("--config").arg(&config);

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use isthmus::audit::{self, Options, Report};
 
@@ -67,21 +66,21 @@ fn main() -> ExitCode {
         false => audit::verify(&export, &opts, &mut |_, _| {}),
     };
     if let Err(e) = print(&report, json) {
-        eprintln!("isthmus-audit: {e:#}");
+        eprintln!("isthmus-audit: writing the report to stdout: {e}");
     }
     ExitCode::from(report.exit_code())
 }
 
 /// Writes the report; a closed stdout (broken pipe) is not an error, and
 /// never changes the exit code, which carries the verdict.
-fn print(report: &Report, json: bool) -> anyhow::Result<()> {
+fn print(report: &Report, json: bool) -> std::io::Result<()> {
     let text = match json {
         true => format!("{}\n", report.to_json()),
         false => report.to_text(),
     };
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing the report to stdout"),
+        other => other,
     }
 }
 

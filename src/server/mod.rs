@@ -12,6 +12,7 @@ mod health;
 mod hub;
 mod limits;
 mod reflection;
+mod serve;
 mod service;
 mod status;
 mod streams;
@@ -19,8 +20,10 @@ mod streams;
 #[cfg(test)]
 mod need_to_know_props;
 
+pub use crate::config::ServeOptions;
 pub use conn::Peer;
 pub use hub::{Hub, LogOptions};
+pub use serve::{runtime, serve, shutdown_signal};
 pub use service::Service;
 
 use crate::codec::MAX_REQUEST_BYTES;
@@ -43,74 +46,6 @@ const MAX_LOCAL_ERROR_RESETS: usize = 256;
 const MAX_PENDING_ACCEPT_RESETS: usize = 20;
 /// How long in-flight calls get when a connection reaches its maximum age.
 const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
-
-/// Network settings of a running server.
-#[derive(Clone, Debug)]
-pub struct ServeOptions {
-    /// How long a TLS handshake may take.
-    pub handshake_timeout: Duration,
-    /// TLS handshakes in progress at once; more connections are closed.
-    pub max_pending_handshakes: usize,
-    /// How long in-flight calls get after shutdown is requested.
-    pub shutdown_grace: Duration,
-    /// Concurrent long-lived streams (Subscribe, health Watch, reflection)
-    /// allowed per principal.
-    pub max_streams_per_principal: usize,
-    /// HTTP/2 streams (calls) in progress at once on one connection
-    /// (SETTINGS_MAX_CONCURRENT_STREAMS).
-    pub max_concurrent_streams_per_connection: u32,
-    /// A connection older than this is closed (GOAWAY, then a grace period
-    /// for calls in progress); clients reconnect and resume.
-    pub max_connection_age: Duration,
-    /// Sustained publishes per second allowed per principal.
-    pub publish_rate_per_principal: f64,
-    /// Publishes a principal may send in a burst above that rate.
-    pub publish_burst_per_principal: f64,
-    /// Sustained envelope bytes per second a principal may publish.
-    pub publish_bytes_per_sec_per_principal: f64,
-    /// Envelope bytes a principal may publish in a burst above that rate.
-    pub publish_burst_bytes_per_principal: f64,
-    /// Publishes a principal may have waiting for their answer at once.
-    pub max_inflight_publishes_per_principal: usize,
-    /// Sustained read calls per second allowed per principal.
-    pub read_rate_per_principal: f64,
-    /// Read calls a principal may send in a burst above that rate.
-    pub read_burst_per_principal: f64,
-    /// Established connections allowed per client certificate.
-    pub max_connections_per_certificate: usize,
-    /// A connection whose peer sends nothing for this long is closed. Live
-    /// clients answer keepalive pings, so this must exceed
-    /// `keepalive_interval + keepalive_timeout`.
-    pub idle_timeout: Duration,
-    /// How often the hub pings each connection (HTTP/2 PING).
-    pub keepalive_interval: Duration,
-    /// How long a ping may go unanswered before the connection is closed.
-    pub keepalive_timeout: Duration,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            handshake_timeout: Duration::from_secs(10),
-            max_pending_handshakes: 1024,
-            shutdown_grace: Duration::from_secs(10),
-            max_streams_per_principal: 16,
-            max_concurrent_streams_per_connection: 64,
-            max_connection_age: Duration::from_secs(86_400),
-            publish_rate_per_principal: 5_000.0,
-            publish_burst_per_principal: 10_000.0,
-            publish_bytes_per_sec_per_principal: 1_048_576.0,
-            publish_burst_bytes_per_principal: 67_108_864.0,
-            max_inflight_publishes_per_principal: 256,
-            read_rate_per_principal: 5_000.0,
-            read_burst_per_principal: 10_000.0,
-            max_connections_per_certificate: 16,
-            idle_timeout: Duration::from_secs(120),
-            keepalive_interval: Duration::from_secs(30),
-            keepalive_timeout: Duration::from_secs(20),
-        }
-    }
-}
 
 /// Serves `hub` on `listener` until `shutdown` completes.
 pub async fn run(

@@ -20,7 +20,7 @@ pub(crate) struct Daemon {
 impl Daemon {
     pub(crate) fn start(certs: &Path, data: &Path) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .arg("--ca")
             .arg(certs.join("ca.pem"))
@@ -347,7 +347,7 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
         }
     }
     let out = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
         .args(
             ["--ca", "--cert", "--key", "--roster", "--roster-approvals", "--log-key"]
@@ -487,5 +487,55 @@ fn the_hub_refuses_a_private_key_others_can_read() {
     assert!(
         stderr.contains("can be read by others (mode 644)") && stderr.contains("chmod 600"),
         "{stderr}"
+    );
+}
+
+/// The DEV ONLY material is refused unless the operator says --dev, found
+/// by its content wherever it was copied; and a config without key files
+/// says what is missing instead of falling back to certs-dev/.
+#[test]
+fn the_hub_runs_on_dev_material_only_when_told() {
+    let (_fed, certs) = write_federation(30);
+    let data = tempfile::tempdir().expect("data");
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_isthmusd"));
+        cmd.args(extra)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path());
+        for (flag, file) in [
+            ("--ca", "ca.pem"),
+            ("--cert", "server.pem"),
+            ("--key", "server.key.pem"),
+            ("--roster", "roster.toml"),
+            ("--roster-approvals", "roster.approvals"),
+            ("--log-key", "log.key"),
+        ] {
+            cmd.arg(flag).arg(certs.path().join(file));
+        }
+        let out = cmd.output().expect("run isthmusd");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is DEV ONLY material") && stderr.contains("--dev"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("isthmusd:")).count(),
+        1,
+        "one line: {stderr}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .expect("run isthmusd");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("tls.ca (--ca) is not set"),
+        "no silent fallback to certs-dev: {stderr}"
     );
 }

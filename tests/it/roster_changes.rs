@@ -20,7 +20,7 @@ fn refused_start(certs: &Path, data: &Path) -> String {
         ("--log-key", "log.key"),
     ];
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_isthmusd"));
-    cmd.args(["--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
+    cmd.args(["--dev", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
     for (flag, file) in files {
         cmd.arg(flag).arg(certs.join(file));
     }
