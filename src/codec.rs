@@ -58,14 +58,6 @@ limits! {
     pb::ConsistencyProofResponse => usize::MAX, "a ConsistencyProofResponse";
 }
 
-/// The refusal of a `len`-byte message over `max`.
-pub fn too_large(what: &str, len: usize, max: usize) -> Status {
-    Status::resource_exhausted(format!(
-        "{what} may be at most {max} bytes, this one is {len}; send a smaller request \
-         (alerts: shorten the summary or split the alert)"
-    ))
-}
-
 /// [`ProstCodec`] with precise decode errors.
 #[derive(Debug)]
 pub struct StrictCodec<T, U>(ProstCodec<T, U>);
@@ -107,13 +99,10 @@ impl<U: prost::Message + DecodeLimit + Default> Decoder for StrictDecoder<U> {
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
         let len = bytes::Buf::remaining(buf);
         if len > U::MAX_BYTES {
-            return Err(too_large(U::WHAT, len, U::MAX_BYTES));
+            return Err(crate::server::status::too_large(U::WHAT, len, U::MAX_BYTES));
         }
         self.0.decode(buf).map_err(|s| match s.code() {
-            Code::Internal => Status::invalid_argument(format!(
-                "the request body is not a valid protobuf message for this method ({}); check it against proto/isthmus/v1",
-                s.message()
-            )),
+            Code::Internal => crate::server::status::undecodable(s.message()),
             _ => s,
         })
     }

@@ -1,7 +1,7 @@
 //! The hub's ingest rules, re-run on every stored submission with the roster
-//! in force at its index and the acceptance time it records. Nothing here
-//! re-implements a rule: [`ingest::check_authorship`] and
-//! [`ingest::check_content`] decide, and the entry ingest would build must
+//! in force at its index and the stamp it records. Nothing here
+//! re-implements a rule: the hub's own publish path ([`ingest::accept`])
+//! decides, with the signature deferred to the batch, and the entry it builds must
 //! equal the stored bytes, which proves the recorded principal, TLS key,
 //! time, recipients (`ALL` expanded) and encoding. What ingest cannot see
 //! from one envelope is added here: the TLS key is bound to the principal,
@@ -16,8 +16,7 @@ use super::error::Reason;
 use super::report::Counts;
 use super::signatures::Pending;
 use crate::crypto::Rule;
-use crate::envelope;
-use crate::ingest::{self, Caller, Original, RecordedStamp};
+use crate::ingest::{self, Caller, Deferred, Original, RecordedStamp};
 use crate::ledger::entry::{self, Body};
 use crate::pb;
 use crate::roster::change as roster_change;
@@ -151,7 +150,6 @@ impl Rules {
             .member(&s.principal)
             .ok_or_else(|| Reason::UnknownPrincipal(s.principal.chars().take(100).collect()))?;
         let spki = bound_spki(s, &member.tls_spki)?;
-        let signed = ingest::check_authorship(env, member, roster, stamp.now).map_err(Reason::Refused)?;
         let publisher = member.id.as_str();
         let seen = &self.seen;
         let caller = Caller { member, spki: &spki };
@@ -159,8 +157,10 @@ impl Rules {
             let at = *seen.get(&alert_key(publisher, id))?;
             Original::of_entry(&lookup(at)?)
         };
-        let accepted =
-            ingest::check_content(env, &signed, caller, roster, &stamp, original).map_err(Reason::Refused)?;
+        let deferred = Deferred::default();
+        let accepted = ingest::accept_now(env, caller, roster, &stamp, original, &deferred).map_err(Reason::Refused)?;
+        // accept_now only succeeds after asking `deferred`, which kept the signature.
+        let (key, msg, sig) = deferred.take().ok_or(Reason::NoEnvelope)?;
         if accepted.entry.bytes != bytes {
             return Err(Reason::NotReproduced);
         }
@@ -176,11 +176,7 @@ impl Rules {
             Slot::Vacant(slot) => slot.insert(index),
         };
         counts.alert(publisher);
-        Ok(Pending {
-            key: signed.key,
-            sig: signed.sig,
-            msg: envelope::pae(&env.payload_type, &env.payload),
-        })
+        Ok(Pending { key, sig, msg })
     }
 }
 

@@ -60,6 +60,19 @@ impl VerifyQueue {
     }
 }
 
+impl crate::ingest::SignatureCheck for VerifyQueue {
+    async fn check(
+        &self,
+        key: PublicKey,
+        msg: Vec<u8>,
+        sig: Signature,
+    ) -> Result<Result<(), SignatureError>, crate::Error> {
+        self.verify(key, msg, sig)
+            .await
+            .map_err(|e| crate::Error::Verifier(e.to_string()))
+    }
+}
+
 fn run(mut rx: mpsc::Receiver<Job>) {
     while let Some(job) = rx.blocking_recv() {
         let _ = job.reply.send(job.key.verify(&job.msg, &job.sig, Rule::Strict));

@@ -9,9 +9,10 @@
 //! then refuses publishes until restarted) and while the hub drains on
 //! shutdown.
 
+use super::caller::authenticate_read;
 use super::hub::Hub;
 use super::limits::Quotas;
-use super::service::{authenticate_read, Service};
+use super::service::Service;
 use crate::pb::isthmus_server::IsthmusServer;
 use std::sync::Arc;
 use std::time::Duration;

@@ -129,16 +129,16 @@ impl Hub {
             });
         }
         let (roster, stamp) = (self.roster(), Stamp::fresh(unix_now()));
-        let signed = ingest::check_authorship(env, member, &roster, stamp.now)?;
-        let pae = crate::envelope::pae(&env.payload_type, &env.payload);
-        let outcome = self.verifier.verify(signed.key, pae, signed.sig).await;
-        signed.judge(outcome.map_err(|e| Error::Verifier(e.to_string()))?)?;
         let original = |id: &str| self.original(member.id.as_str(), id);
-        let accepted = ingest::check_content(env, &signed, Caller { member, spki }, &roster, &stamp, original)?;
+        let caller = Caller { member, spki };
+        let accepted = ingest::accept(env, caller, &roster, &stamp, original, &self.verifier).await?;
+        let id = accepted.alert.id.as_str();
         match self.ledger.append(accepted.entry).await? {
             Ok(Appended::New(index, leaf)) => Ok(self.receipt(index, leaf, false)),
-            Ok(Appended::Existing(index)) => self.same_or_taken(index, env, accepted.alert.id.as_str()),
-            Err(_too_late) => Err(PublishError::KeyNotValid(signed.key_id)),
+            Ok(Appended::Existing(index)) => self.same_or_taken(index, env, id),
+            Err(_too_late) => Err(PublishError::KeyNotValid(
+                env.signatures[0].keyid.chars().take(100).collect(),
+            )),
         }
     }
 

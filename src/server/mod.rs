@@ -6,6 +6,7 @@
 //! grace period, then returns; the ledger writer drains when the last handle
 //! drops.
 
+mod caller;
 mod conn;
 mod disk;
 mod health;
@@ -14,8 +15,9 @@ mod limits;
 mod reflection;
 mod serve;
 mod service;
-mod status;
+pub(crate) mod status;
 mod streams;
+mod subscription;
 
 #[cfg(test)]
 mod need_to_know_props;

@@ -120,7 +120,7 @@ proptest! {
         let verdict = ingest::check(&envelope(fed, &c, n), caller, roster, &ingest::Stamp::fresh(crate::time::unix_now()), |_| None);
         match (entitled(&c), verdict) {
             (None, Ok(_)) => prop_assert!(false, "accepted an alert the rules refuse: {c:?}"),
-            (None, Err(e)) => prop_assert_eq!(e.code(), tonic::Code::InvalidArgument, "{}", e),
+            (None, Err(e)) => prop_assert_eq!(tonic::Status::from(e).code(), tonic::Code::InvalidArgument),
             (Some(_), Err(e)) => prop_assert!(false, "refused a valid alert {c:?}: {e}"),
             (Some(sees), Ok(accepted)) => {
                 for m in roster.members() {

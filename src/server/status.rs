@@ -1,12 +1,20 @@
-//! Statuses the hub builds outside the service handlers: quota refusals
-//! with the standard retry hint, and the transport's own refusals made as
-//! precise as the hub's. tonic refuses a request whose gRPC frame announces
-//! more than the service's decode limit before reading it, with
-//! `OUT_OF_RANGE` and a decoder's message; the caller should see
-//! `RESOURCE_EXHAUSTED` and what to do, exactly as for a message under that
-//! limit but over its own type's ([`crate::codec::DecodeLimit`]).
+//! The one place the hub turns its refusals into gRPC statuses: typed
+//! refusals ([`Refusal`] for reads and streams, [`PublishError`] for
+//! publishes) mapped by exhaustive matches, so a new refusal cannot fall
+//! into the wrong code by default; quota refusals with the standard retry
+//! hint; and the transport's own refusals made as precise as the hub's.
+//! A fault of the hub (storage, its verifier) is UNAVAILABLE or INTERNAL and
+//! logged, never a message blaming the caller.
+//!
+//! tonic refuses a request whose gRPC frame announces more than the
+//! service's decode limit before reading it, with `OUT_OF_RANGE` and a
+//! decoder's message; the caller should see `RESOURCE_EXHAUSTED` and what to
+//! do, exactly as for a message under that limit but over its own type's
+//! ([`crate::codec::DecodeLimit`]).
 
-use crate::codec::{too_large, DecodeLimit};
+use crate::codec::DecodeLimit;
+use crate::error::Error;
+use crate::ingest::PublishError;
 use crate::pb;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +22,167 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+
+/// Why a read or stream call is refused. Each maps to one code
+/// ([`From<Refusal> for Status`](#impl-From<Refusal>-for-Status)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The connection carries no client certificate (cannot happen behind
+    /// the hub's TLS acceptor; refused all the same).
+    #[error("no client certificate on this connection")]
+    NoCertificate,
+    /// The certificate is bound to no roster principal.
+    #[error(
+        "client certificate (SPKI SHA-256 {0}) is not bound to any roster principal; \
+         ask the federation administrator to add it to the roster"
+    )]
+    NotInRoster(String),
+    /// The principal left the roster while its stream was open.
+    #[error("you are no longer in the roster")]
+    LeftRoster,
+    /// Subscribe from beyond the end.
+    #[error("from_index {from} is beyond the end of the ledger (size {size}); resume from at most {size}")]
+    FromBeyondEnd {
+        /// Asked.
+        from: u64,
+        /// The ledger size.
+        size: u64,
+    },
+    /// A bounded replay that ends before it starts.
+    #[error("until_index {until} is below from_index {from}; use 0 to follow without end")]
+    UntilBelowFrom {
+        /// Asked end.
+        until: u64,
+        /// Asked start.
+        from: u64,
+    },
+    /// A malformed Subscribe filter.
+    #[error("filter.publishers: {0}")]
+    Filter(String),
+    /// GetEntry with no key.
+    #[error("set either index or alert {{publisher, id}}")]
+    NoKey,
+    /// Nothing the caller may see (whether or not it exists).
+    #[error("no such entry is visible to you")]
+    NotFound,
+    /// GetCheckpoint for a size the ledger does not have.
+    #[error("min_size {min} is beyond the ledger's size {size}; no such checkpoint can come soon")]
+    MinSizeBeyond {
+        /// Asked.
+        min: u64,
+        /// The ledger size.
+        size: u64,
+    },
+    /// No checkpoint of the size asked was signed in time.
+    #[error("no checkpoint of that size was signed in time; retry")]
+    CheckpointLate,
+    /// A proof's tree size outside the ledger.
+    #[error("tree_size {tree_size} must be between 1 and the ledger size {size}")]
+    TreeSize {
+        /// Asked.
+        tree_size: u64,
+        /// The ledger size.
+        size: u64,
+    },
+    /// An inclusion proof for an index outside its tree.
+    #[error("index {index} is not below tree_size {tree_size}")]
+    IndexNotBelow {
+        /// Asked index.
+        index: u64,
+        /// Asked tree size.
+        tree_size: u64,
+    },
+    /// A consistency proof between sizes out of order.
+    #[error("need 1 <= old_size <= new_size, got old_size {old} and new_size {new}")]
+    OldSize {
+        /// Asked old size.
+        old: u64,
+        /// Asked new size.
+        new: u64,
+    },
+    /// The hub could not do its part (storage): its fault, not the caller's.
+    #[error("the hub could not read its ledger; retry later")]
+    Hub(#[source] Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Hub(e)
+    }
+}
+
+impl From<Refusal> for Status {
+    fn from(r: Refusal) -> Status {
+        let code = match &r {
+            Refusal::NoCertificate | Refusal::NotInRoster(_) | Refusal::LeftRoster => Code::Unauthenticated,
+            Refusal::FromBeyondEnd { .. } | Refusal::MinSizeBeyond { .. } | Refusal::TreeSize { .. } => {
+                Code::OutOfRange
+            }
+            Refusal::UntilBelowFrom { .. }
+            | Refusal::Filter(_)
+            | Refusal::NoKey
+            | Refusal::IndexNotBelow { .. }
+            | Refusal::OldSize { .. } => Code::InvalidArgument,
+            Refusal::NotFound => Code::NotFound,
+            Refusal::CheckpointLate => Code::DeadlineExceeded,
+            Refusal::Hub(e) => return hub_fault(e, "the hub could not read its ledger; retry later"),
+        };
+        Status::new(code, r.to_string())
+    }
+}
+
+impl From<PublishError> for Status {
+    fn from(e: PublishError) -> Status {
+        use PublishError as P;
+        let code = match &e {
+            P::NotAPublisher(_) | P::UnknownKey(_) | P::KeyOwner { .. } | P::KeyNotValid(_) | P::Spoofed { .. } => {
+                Code::PermissionDenied
+            }
+            P::TooLarge(_) | P::DiskFull { .. } => Code::ResourceExhausted,
+            P::AmendsMissing(_) | P::Widens { .. } => Code::FailedPrecondition,
+            P::IdTaken(_) => Code::AlreadyExists,
+            P::PayloadType(_)
+            | P::SignatureCount(_)
+            | P::SignatureLength(_)
+            | P::KeyIdCase(_)
+            | P::BadSignature(_)
+            | P::CofactoredOnly(_)
+            | P::Alert(_)
+            | P::UnknownRecipient(_) => Code::InvalidArgument,
+            P::Internal(inner) => return hub_fault(inner, "the ledger could not store the entry; retry later"),
+        };
+        Status::new(code, e.to_string())
+    }
+}
+
+/// A fault of the hub: logged with its cause, answered without one.
+/// UNAVAILABLE when retrying may work (storage, shutdown), INTERNAL when
+/// something in the hub is broken (its signature verifier stopped).
+fn hub_fault(e: &Error, message: &str) -> Status {
+    tracing::error!(error = %e, "request failed on the hub's side");
+    match e {
+        Error::Verifier(_) => {
+            Status::internal("the hub could not check the signature (an internal fault); retry later")
+        }
+        _ => Status::unavailable(message),
+    }
+}
+
+/// A request message over its type's limit (or the transport's).
+pub fn too_large(what: &str, len: usize, max: usize) -> Status {
+    Status::resource_exhausted(format!(
+        "{what} may be at most {max} bytes, this one is {len}; send a smaller request \
+         (alerts: shorten the summary or split the alert)"
+    ))
+}
+
+/// A request body that is not a protobuf message of the method's type.
+pub fn undecodable(why: &str) -> Status {
+    Status::invalid_argument(format!(
+        "the request body is not a valid protobuf message for this method ({why}); check it against proto/isthmus/v1"
+    ))
+}
 
 /// `RESOURCE_EXHAUSTED` saying `message`, with the standard
 /// `google.rpc.RetryInfo` detail when the hub knows how long to wait (gRPC
@@ -123,6 +292,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hub_faults_never_blame_the_caller() {
+        let storage = Status::from(PublishError::Internal(Error::Storage("disk gone".into())));
+        assert_eq!(storage.code(), Code::Unavailable);
+        assert!(
+            !storage.message().contains("disk gone"),
+            "the cause is logged, not sent"
+        );
+        let verifier = Status::from(PublishError::Internal(Error::Verifier("stopped".into())));
+        assert_eq!(verifier.code(), Code::Internal);
+        assert_eq!(Status::from(Refusal::Hub(Error::Closed)).code(), Code::Unavailable);
+        assert_eq!(Status::from(Refusal::NotFound).code(), Code::NotFound);
+        assert_eq!(
+            Status::from(PublishError::KeyIdCase("AB".into())).code(),
+            Code::InvalidArgument
+        );
+    }
 
     #[test]
     fn rate_refusals_carry_retry_info() {

@@ -9,14 +9,21 @@
 //! that says what to fix; nothing is stored for any of them.
 
 use crate::alert::{Recipients, ValidAlert};
-use crate::crypto::{Rule, Signature, SignatureError};
-use crate::envelope;
-use crate::ids::CountrySet;
+use crate::crypto::{Signature, SignatureError};
 use crate::ledger::entry::NewEntry;
 use crate::pb;
 use crate::roster::{Member, Role, Roster, SpkiHash};
 use crate::time::unix_to_pb;
 use prost::Message;
+
+mod original;
+mod stamp;
+mod verify;
+
+use original::check_widening;
+pub use original::Original;
+pub use stamp::{AsStamp, RecordedStamp, Stamp, SALT_BYTES};
+pub use verify::{accept, accept_now, Deferred, Direct, ReadyCheck, SignatureCheck};
 
 /// Largest envelope accepted, in encoded bytes; keeps every ledger entry
 /// under 65,535 bytes (C2SP tlog-tiles bundles use 16-bit lengths).
@@ -113,25 +120,6 @@ pub enum PublishError {
     Internal(#[from] crate::error::Error),
 }
 
-impl PublishError {
-    /// The gRPC status code for this refusal.
-    pub fn code(&self) -> tonic::Code {
-        use tonic::Code;
-        match self {
-            PublishError::NotAPublisher(_)
-            | PublishError::UnknownKey(_)
-            | PublishError::KeyOwner { .. }
-            | PublishError::KeyNotValid(_)
-            | PublishError::Spoofed { .. } => Code::PermissionDenied,
-            PublishError::TooLarge(_) | PublishError::DiskFull { .. } => Code::ResourceExhausted,
-            PublishError::AmendsMissing(_) | PublishError::Widens { .. } => Code::FailedPrecondition,
-            PublishError::IdTaken(_) => Code::AlreadyExists,
-            PublishError::Internal(_) => Code::Unavailable,
-            _ => Code::InvalidArgument,
-        }
-    }
-}
-
 /// The connection's view of who is publishing.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -160,88 +148,7 @@ pub fn check(
     stamp: &impl AsStamp,
     original: impl FnMut(&str) -> Option<Original>,
 ) -> Result<Accepted, PublishError> {
-    let signed = check_authorship(env, caller.member, roster, stamp.now())?;
-    let pae = envelope::pae(&env.payload_type, &env.payload);
-    signed.judge(signed.key.verify(&pae, &signed.sig, Rule::Strict))?;
-    check_content(env, &signed, caller, roster, stamp, original)
-}
-
-/// Bytes of random salt in each accepted submission.
-pub const SALT_BYTES: usize = 16;
-
-/// What the hub adds to a submission when it accepts it: its clock (Unix
-/// seconds) and a random salt that makes the entry's leaf hash
-/// unpredictable to anyone who has not received the entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    /// The hub's clock.
-    pub now: i64,
-    /// The entry's salt.
-    pub salt: [u8; SALT_BYTES],
-}
-
-impl Stamp {
-    /// A stamp for a new entry: `now` and a fresh salt from the OS.
-    pub fn fresh(now: i64) -> Self {
-        let mut salt = [0u8; SALT_BYTES];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-        Stamp { now, salt }
-    }
-}
-
-/// A stamp as stored, whatever its salt's length (entries written before
-/// salts have none).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedStamp {
-    /// The acceptance time.
-    pub now: i64,
-    /// The salt as stored.
-    pub salt: Vec<u8>,
-}
-
-impl RecordedStamp {
-    /// The stamp a stored submission records, for re-running the checks
-    /// (`None` when it lacks the acceptance time).
-    pub fn of(s: &pb::Submission) -> Option<Self> {
-        let now = s.accepted.as_ref()?.seconds;
-        Some(RecordedStamp {
-            now,
-            salt: s.salt.clone(),
-        })
-    }
-}
-
-/// What the checks need to know about the earlier alert an amendment
-/// points at: who could read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Original {
-    /// Its TLP label (the `Tlp` enum value; larger is more restrictive).
-    pub tlp: i32,
-    /// Its recipients as stored (`ALL` expanded).
-    pub recipients: CountrySet,
-}
-
-impl Original {
-    /// The original as recorded in a stored submission entry.
-    pub fn of_entry(bytes: &[u8]) -> Option<Original> {
-        let e = crate::ledger::entry::decode(bytes).ok()?;
-        let crate::ledger::entry::Body::Submission(s) = crate::ledger::entry::body(&e) else {
-            return None;
-        };
-        let payload = &s.envelope.as_ref()?.payload;
-        let tlp = TlpView::decode(payload.as_slice()).ok()?.tlp;
-        Some(Original {
-            tlp,
-            recipients: s.recipients.iter().map(String::as_str).collect(),
-        })
-    }
-}
-
-/// Just field 5 (`tlp`) of an encoded `isthmus.v1.Alert`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct TlpView {
-    #[prost(int32, tag = "5")]
-    tlp: i32,
+    accept_now(env, caller, roster, stamp, original, &Direct)
 }
 
 /// The signature an envelope carries and the roster key it must verify
@@ -341,65 +248,6 @@ pub fn check_content(
     };
     let entry = NewEntry::submission(submission, alert.id.as_str(), signed.valid_until);
     Ok(Accepted { alert, entry })
-}
-
-/// The two forms of stamp [`check_content`] takes: a fresh one, or one as
-/// recorded in a stored entry.
-pub trait AsStamp {
-    /// The acceptance time.
-    fn now(&self) -> i64;
-    /// The salt.
-    fn salt(&self) -> &[u8];
-}
-
-impl AsStamp for Stamp {
-    fn now(&self) -> i64 {
-        self.now
-    }
-    fn salt(&self) -> &[u8] {
-        &self.salt
-    }
-}
-
-impl AsStamp for RecordedStamp {
-    fn now(&self) -> i64 {
-        self.now
-    }
-    fn salt(&self) -> &[u8] {
-        &self.salt
-    }
-}
-
-/// An amendment may reach beyond the original's audience (a lower TLP or
-/// recipients the original did not have) only when it says so: only the
-/// originator can amend, and it must mean to widen.
-fn check_widening(
-    m: &pb::Amendment,
-    before: &Original,
-    tlp: pb::Tlp,
-    recipients: &[String],
-) -> Result<(), PublishError> {
-    if m.widens_distribution {
-        return Ok(());
-    }
-    let now: CountrySet = recipients.iter().map(String::as_str).collect();
-    let added = now.missing_from(&before.recipients);
-    let lower = (tlp as i32) < before.tlp;
-    if added.is_empty() && !lower {
-        return Ok(());
-    }
-    let mut how = Vec::new();
-    if lower {
-        let name = |v: i32| pb::Tlp::try_from(v).map_or("?".into(), |t| t.as_str_name().to_owned());
-        how.push(format!("TLP {} -> {}", name(before.tlp), name(tlp as i32)));
-    }
-    if !added.is_empty() {
-        how.push(format!("new recipients {}", added.join(",")));
-    }
-    Err(PublishError::Widens {
-        id: m.id.clone(),
-        how: how.join(" and "),
-    })
 }
 
 fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> {
