@@ -4,7 +4,7 @@
 //! hub's ledger (sled in a temp folder); BR, not a recipient, looks up ids
 //! that exist (hidden) and ids that do not (missing), in one run.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use isthmus::devcerts::DevFederation;

@@ -3,7 +3,7 @@
 //! in a 1,000,000-entry tree, reading node hashes through the storage seam
 //! (here the in-memory reader, so this measures the maths, not sled).
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use isthmus::ledger::merkle::{self, Hash, MemoryHashes};

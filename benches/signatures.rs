@@ -4,7 +4,7 @@
 //! verifier on every core. Each iteration verifies the same 1,024 distinct
 //! (key, message, signature) items of alert-envelope size.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use isthmus::crypto::batch::{verify_batch, verify_parallel, Item};

@@ -15,7 +15,7 @@ use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
 /// The largest encoded message of a type the hub decodes, and what to tell a
 /// caller who sends a larger one.
-pub trait DecodeLimit {
+pub(crate) trait DecodeLimit {
     /// Largest accepted encoding, in bytes.
     const MAX_BYTES: usize;
     /// What the message is, for the refusal ("a Publish envelope").
@@ -24,7 +24,7 @@ pub trait DecodeLimit {
 
 /// The largest request any method accepts: the transport refuses larger
 /// ones before buffering them (see `server::status`).
-pub const MAX_REQUEST_BYTES: usize = crate::ingest::MAX_ENVELOPE_BYTES;
+pub(crate) const MAX_REQUEST_BYTES: usize = crate::ingest::MAX_ENVELOPE_BYTES;
 
 macro_rules! limits {
     ($($ty:ty => $max:expr, $what:literal;)*) => {
@@ -60,7 +60,7 @@ limits! {
 
 /// [`ProstCodec`] with precise decode errors.
 #[derive(Debug)]
-pub struct StrictCodec<T, U>(ProstCodec<T, U>);
+pub(crate) struct StrictCodec<T, U>(ProstCodec<T, U>);
 
 impl<T, U> Default for StrictCodec<T, U> {
     fn default() -> Self {
@@ -90,7 +90,7 @@ where
 /// Decodes like [`ProstDecoder`] within `U`'s [`DecodeLimit`]; decode
 /// failures become `INVALID_ARGUMENT`.
 #[derive(Debug)]
-pub struct StrictDecoder<U>(ProstDecoder<U>);
+pub(crate) struct StrictDecoder<U>(ProstDecoder<U>);
 
 impl<U: prost::Message + DecodeLimit + Default> Decoder for StrictDecoder<U> {
     type Item = U;

@@ -12,7 +12,7 @@
 //! How to run them and what they found: docs/fuzzing.md.
 
 // Panicking on a broken invariant is how a fuzz target reports it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod crafted;
 mod export;

@@ -13,12 +13,12 @@ NANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURWSASBSCSDSESGSH
 TCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSYEYTZAZMZW";
 
 /// Number of officially assigned ISO 3166-1 alpha-2 codes.
-pub const ISO_3166_COUNT: usize = ISO_3166_ALPHA2.len() / 2;
+pub(crate) const ISO_3166_COUNT: usize = ISO_3166_ALPHA2.len() / 2;
 
 /// The position of `code` among the assigned ISO 3166-1 alpha-2 codes (in
 /// alphabetical order), found by binary search: eight comparisons at most,
 /// whatever the input, so a caller cannot make a lookup expensive.
-pub fn country_index(code: &str) -> Option<usize> {
+pub(crate) fn country_index(code: &str) -> Option<usize> {
     let code = code.as_bytes();
     if code.len() != 2 {
         return None;
@@ -26,8 +26,8 @@ pub fn country_index(code: &str) -> Option<usize> {
     let (mut lo, mut hi) = (0, ISO_3166_COUNT);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        // In range: mid < ISO_3166_COUNT, so 2 * mid + 2 <= the list's length.
-        match ISO_3166_ALPHA2.as_bytes()[2 * mid..2 * mid + 2].cmp(code) {
+        // Always present: mid < ISO_3166_COUNT, so 2 * mid + 2 <= the list's length.
+        match ISO_3166_ALPHA2.as_bytes().get(2 * mid..2 * mid + 2)?.cmp(code) {
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
             std::cmp::Ordering::Equal => return Some(mid),
@@ -37,7 +37,7 @@ pub fn country_index(code: &str) -> Option<usize> {
 }
 
 /// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code.
-pub fn is_iso_3166_alpha2(code: &str) -> bool {
+pub(crate) fn is_iso_3166_alpha2(code: &str) -> bool {
     country_index(code).is_some()
 }
 
@@ -46,18 +46,32 @@ pub fn is_iso_3166_alpha2(code: &str) -> bool {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CountrySet([u64; 4]);
 
+/// The word and bit holding code position `i` (< 249, so one of the four
+/// words).
+fn bit_of(i: usize) -> (usize, u64) {
+    (i / 64, 1 << (i % 64))
+}
+
 impl CountrySet {
     /// Adds `code`; false when it is not an assigned code.
     pub fn insert(&mut self, code: &str) -> bool {
         let Some(i) = country_index(code) else { return false };
-        // i < 249, so i / 64 < 4.
-        self.0[i / 64] |= 1 << (i % 64);
+        let (word, bit) = bit_of(i);
+        if let Some(w) = self.0.get_mut(word) {
+            *w |= bit;
+        }
         true
+    }
+
+    /// Whether the code at position `i` is in the set.
+    fn has(&self, i: usize) -> bool {
+        let (word, bit) = bit_of(i);
+        self.0.get(word).is_some_and(|w| w & bit != 0)
     }
 
     /// Whether `code` is in the set.
     pub fn contains(&self, code: &str) -> bool {
-        country_index(code).is_some_and(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
+        country_index(code).is_some_and(|i| self.has(i))
     }
 
     /// Whether every code of `self` is in `other`.
@@ -78,7 +92,7 @@ impl CountrySet {
     /// The codes of `self` missing from `other`, in alphabetical order.
     pub fn missing_from(&self, other: &CountrySet) -> Vec<&'static str> {
         (0..ISO_3166_COUNT)
-            .filter(|&i| self.0[i / 64] & !other.0[i / 64] & (1 << (i % 64)) != 0)
+            .filter(|&i| self.has(i) && !other.has(i))
             .filter_map(|i| ISO_3166_ALPHA2.get(2 * i..2 * i + 2))
             .collect()
     }

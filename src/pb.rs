@@ -3,7 +3,7 @@
 //! `build.rs` compiles `proto/isthmus/v1/*.proto` with protox; everything
 //! else in the crate names these types through `crate::pb`.
 
-#![allow(clippy::all, clippy::pedantic, missing_docs)]
+#![allow(clippy::all, clippy::pedantic, missing_docs, unused_qualifications, unreachable_pub)]
 
 tonic::include_proto!("isthmus.v1");
 

@@ -2,12 +2,12 @@
 //! (0600), and checked before the hub uses them. A private key that others
 //! on the machine can read is a key others may already have.
 
-use std::io::Write;
 use std::path::Path;
 
 /// Writes `text` to `path` readable and writable by its owner only,
 /// replacing the file if `replace`, else refusing to overwrite it.
-pub fn write(path: &Path, text: &str, replace: bool) -> std::io::Result<()> {
+#[cfg(any(feature = "cli", feature = "devcerts", test))]
+pub(crate) fn write(path: &Path, text: &str, replace: bool) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true);
     match replace {
@@ -19,11 +19,11 @@ pub fn write(path: &Path, text: &str, replace: bool) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     #[cfg(unix)]
     f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    f.write_all(text.as_bytes())
+    std::io::Write::write_all(&mut f, text.as_bytes())
 }
 
 /// `Err` with what to run when the group or others may read `path`.
-pub fn check_private(path: &Path) -> Result<(), String> {
+pub(crate) fn check_private(path: &Path) -> Result<(), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -30,7 +30,7 @@ pub enum Lines {
 
 /// The first character of `s` that a field of this kind may not hold, with
 /// its position (in characters).
-pub fn forbidden(s: &str, lines: Lines) -> Option<(usize, char)> {
+pub(crate) fn forbidden(s: &str, lines: Lines) -> Option<(usize, char)> {
     s.chars().enumerate().find(|&(_, c)| is_forbidden(c, lines))
 }
 
@@ -54,7 +54,8 @@ fn is_hidden(c: char) -> bool {
 /// `--no-verify`) on a terminal safely. Every such character is in the
 /// Basic Multilingual Plane, so the escape is also a valid JSON escape:
 /// a JSON line stays valid JSON that decodes to the same text.
-pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+#[cfg(any(feature = "cli", test))]
+pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(is_hidden) {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -69,7 +70,8 @@ pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// [`visible`] on one line: line feeds and tabs escaped as well.
-pub fn one_line(s: &str) -> String {
+#[cfg(any(feature = "cli", test))]
+pub(crate) fn one_line(s: &str) -> String {
     visible(s).replace('\n', "\\n").replace('\t', "\\t")
 }
 

@@ -58,7 +58,7 @@ pub(crate) struct Rules {
 
 impl Rules {
     /// Rules that also require the genesis roster to hash to `genesis`.
-    pub fn pinned(genesis: Option<[u8; 32]>) -> Self {
+    pub(crate) fn pinned(genesis: Option<[u8; 32]>) -> Self {
         Rules {
             genesis,
             ..Rules::default()
@@ -68,7 +68,7 @@ impl Rules {
     /// The checkpoint's `roster` line must name the latest roster entry of
     /// the entries checked (checkpoints written before the line: nothing
     /// to check).
-    pub fn check_roster_line(&self, cp: &crate::ledger::checkpoint::Checkpoint) -> Result<(), Reason> {
+    pub(crate) fn check_roster_line(&self, cp: &crate::ledger::checkpoint::Checkpoint) -> Result<(), Reason> {
         match cp.roster_index() {
             None => Ok(()),
             Some(Ok(r)) if Some(r) == self.last_roster => Ok(()),
@@ -81,7 +81,7 @@ impl Rules {
 
     /// Checks entry `index` (its exact stored bytes); returns the signature
     /// still to verify, if it is a submission.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         index: u64,
         bytes: &[u8],

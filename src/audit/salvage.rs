@@ -29,9 +29,11 @@ fn split_lenient(mut data: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while let [hi, lo, rest @ ..] = data {
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        let Some(entry) = rest.get(..len) else { break };
+        let Some((entry, after)) = rest.split_at_checked(len) else {
+            break;
+        };
         out.push(entry.to_vec());
-        data = &rest[len..];
+        data = after;
     }
     out
 }

@@ -58,7 +58,7 @@ impl Default for SigBatch {
 impl SigBatch {
     /// A batch verifier; with `strict`, it also finds the signatures that
     /// hold only under the cofactored rule (one ring verification each).
-    pub fn new(strict: bool) -> Self {
+    pub(super) fn new(strict: bool) -> Self {
         let (jobs, queue) = mpsc::sync_channel::<Vec<(u64, Pending)>>(1);
         let (done, results) = mpsc::channel();
         let worker = std::thread::spawn(move || {
@@ -81,7 +81,7 @@ impl SigBatch {
     }
     /// Queues the signature of entry `index`; a full chunk goes to the
     /// verifier. Fails with the first bad signature known so far.
-    pub fn push(&mut self, index: u64, p: Pending) -> Result<(), AuditError> {
+    pub(super) fn push(&mut self, index: u64, p: Pending) -> Result<(), AuditError> {
         self.pending.push((index, p));
         if self.pending.len() < CHUNK {
             return Ok(());
@@ -96,7 +96,7 @@ impl SigBatch {
 
     /// Verifies everything queued; the first bad signature is a failure at
     /// its entry.
-    pub fn flush(&mut self) -> Result<(), AuditError> {
+    pub(super) fn flush(&mut self) -> Result<(), AuditError> {
         if !self.pending.is_empty() {
             self.send()?;
         }
@@ -129,12 +129,12 @@ impl SigBatch {
     }
 
     /// What `strict` found so far (`None` without `strict`).
-    pub fn cofactored_only(&self) -> Option<CofactoredOnlyCount> {
+    pub(super) fn cofactored_only(&self) -> Option<CofactoredOnlyCount> {
         self.strict.then(|| self.cofactored_only.clone())
     }
 
     /// Signatures verified or being verified (all good unless a flush failed).
-    pub fn checked(&self) -> u64 {
+    pub(super) fn checked(&self) -> u64 {
         self.checked
     }
 }

@@ -29,7 +29,7 @@ pub(crate) struct TileCheck<'a> {
 
 impl<'a> TileCheck<'a> {
     /// Checks that the tiles of `reader` hash to the root `cp` signs.
-    pub fn new(reader: &'a TileReader, cp: &Checkpoint) -> Self {
+    pub(super) fn new(reader: &'a TileReader, cp: &Checkpoint) -> Self {
         let hashes = reader.hashes(cp.size);
         let inconsistent = match tree_hash(cp.size, &hashes) {
             Ok(root) if root == cp.root => None,
@@ -50,7 +50,7 @@ impl<'a> TileCheck<'a> {
     /// Compares entry `index`'s leaf hash with the tiles. A difference is a
     /// failure when the tiles are trusted (they hash to the signed root);
     /// otherwise it is only remembered.
-    pub fn leaf(&mut self, index: u64, leaf: &Hash) -> Result<(), Reason> {
+    pub(super) fn leaf(&mut self, index: u64, leaf: &Hash) -> Result<(), Reason> {
         if self.first_disagreement.is_some() {
             return Ok(());
         }
@@ -106,7 +106,7 @@ impl<'a> TileCheck<'a> {
 
     /// After every entry: the entries' root must be the signed root, and
     /// the tiles must agree with it.
-    pub fn finish(&self, entries_root: &Hash, cp: &Checkpoint) -> Result<(), AuditError> {
+    pub(super) fn finish(&self, entries_root: &Hash, cp: &Checkpoint) -> Result<(), AuditError> {
         let index = self.first_disagreement;
         if *entries_root != cp.root {
             let reason = Reason::RootMismatch {

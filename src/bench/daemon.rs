@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running hub process; killed when dropped.
-pub struct Daemon {
+pub(super) struct Daemon {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
@@ -39,7 +39,7 @@ pub fn sibling_isthmusd() -> anyhow::Result<PathBuf> {
 
 impl Daemon {
     /// Writes `fed` to `dir/certs` and starts `isthmusd` on `dir/data`.
-    pub fn start(bin: &Path, fed: &DevFederation, dir: &Path) -> anyhow::Result<Daemon> {
+    pub(super) fn start(bin: &Path, fed: &DevFederation, dir: &Path) -> anyhow::Result<Daemon> {
         let certs = dir.join("certs");
         fed.write(&certs)?;
         // The bench measures the hub's capacity, not its per-principal quotas.
@@ -93,7 +93,7 @@ impl Daemon {
     }
 
     /// CPU time (user + system) the server has used so far.
-    pub fn cpu_time(&self) -> Option<Duration> {
+    pub(super) fn cpu_time(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
         let after_name = stat.rsplit_once(')')?.1;
         let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -102,18 +102,18 @@ impl Daemon {
     }
 
     /// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`).
-    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+    pub(super) fn memory_kib(&self) -> Option<(u64, u64)> {
         memory_kib(self.child.id())
     }
 
     /// The server's process id.
-    pub fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
 
 /// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`) of `pid`.
-pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(super) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status

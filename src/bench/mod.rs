@@ -106,7 +106,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let (unary, calls) = unary_rate(&pubs, opts.inflight, opts.unary_duration).await;
     let cpu_unary = daemon.cpu_time().unwrap_or_default().saturating_sub(cpu0);
     let envelopes = presign(&fed, opts);
-    let start = pubs[0]
+    let Some(first) = pubs.first() else {
+        anyhow::bail!("the bench needs at least one publisher and one call in flight")
+    };
+    let start = first
         .clone()
         .who_am_i(pb::WhoAmIRequest {})
         .await?
@@ -159,10 +162,15 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// The `i`-th delegation, round robin.
+fn delegation(i: usize) -> &'static str {
+    DELEGATIONS.get(i % DELEGATIONS.len()).map_or("CO", |d| d.0)
+}
+
 async fn connect_many(server: &str, fed: &DevFederation, n: usize, offset: usize) -> anyhow::Result<Vec<Client>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let id = DELEGATIONS[(i + offset) % DELEGATIONS.len()].0;
+        let id = delegation(i + offset);
         let p = fed
             .principals
             .iter()
@@ -207,7 +215,7 @@ fn presign(fed: &DevFederation, opts: &Options) -> Vec<Vec<pb::Envelope>> {
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..opts.publishers)
             .map(|p| {
-                let (id, summary) = (DELEGATIONS[p % DELEGATIONS.len()].0, &summary);
+                let (id, summary) = (delegation(p), &summary);
                 s.spawn(move || {
                     (0..per)
                         .map(|k| signed_alert(fed, id, p, k, summary))

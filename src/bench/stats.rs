@@ -19,7 +19,7 @@ impl Samples {
             return f64::NAN;
         }
         let rank = ((q * self.0.len() as f64).ceil() as usize).clamp(1, self.0.len());
-        self.0[rank - 1].as_secs_f64() * 1e3
+        self.0.get(rank - 1).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
     }
 }
 

@@ -14,10 +14,10 @@ use std::time::Duration;
 #[command(name = "isthmus-bench", version)]
 struct Args {
     /// Publishing connections (one delegation each).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_one())]
     publishers: usize,
     /// Publish calls in flight per publisher.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one())]
     inflight: usize,
     /// Subscribers that read every alert.
     #[arg(long, default_value_t = 20)]
@@ -50,6 +50,11 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// A count that must be at least 1.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 #[tokio::main]

@@ -51,7 +51,7 @@ pub(super) struct CheckArgs {
 impl CheckArgs {
     /// A verifier holding the proven roster history, for entries from
     /// `index` on, unless `--no-verify`.
-    pub async fn verifier(&self, cli: &Cli, rpc: &mut Client, index: u64) -> Result<Option<Verifier>, Failure> {
+    pub(super) async fn verifier(&self, cli: &Cli, rpc: &mut Client, index: u64) -> Result<Option<Verifier>, Failure> {
         if self.no_verify {
             return Ok(None);
         }
@@ -83,7 +83,7 @@ pub(super) struct Verifier {
 
 impl Verifier {
     /// Whether `e` is a roster entry (checked, not printed, by tail).
-    pub fn is_roster(&self, e: &pb::LedgerEntry) -> bool {
+    pub(super) fn is_roster(&self, e: &pb::LedgerEntry) -> bool {
         matches!(policy::Audience::decode(&e.entry), policy::Audience::Roster)
     }
 
@@ -91,7 +91,7 @@ impl Verifier {
     /// proven ones; later ones must be valid changes and join the history.
     /// Acceptance times never go back along the ledger, so they never go
     /// back along what one reader sees of it either.
-    pub fn check(&mut self, e: &pb::LedgerEntry) -> Result<(), String> {
+    pub(super) fn check(&mut self, e: &pb::LedgerEntry) -> Result<(), String> {
         let decoded = entry::decode(&e.entry).map_err(|err| format!("does not decode: {err}"))?;
         if let Some(at) = entry::accepted(&decoded) {
             if at < self.last_accepted {
@@ -110,7 +110,7 @@ impl Verifier {
     }
 
     /// Proves that `e` is in the checkpointed tree (for `get`).
-    pub async fn prove_included(&self, rpc: &mut Client, e: &pb::LedgerEntry) -> Result<(), Failure> {
+    pub(super) async fn prove_included(&self, rpc: &mut Client, e: &pb::LedgerEntry) -> Result<(), Failure> {
         history::prove_inclusion(rpc, &self.checkpoint, e).await
     }
 }

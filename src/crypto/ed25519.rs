@@ -354,19 +354,19 @@ impl<'a> Der<'a> {
             0..=0x7f => (usize::from(len0), rest),
             0x81 | 0x82 => {
                 let n = usize::from(len0 & 0x7f);
-                let bytes = rest.get(..n).ok_or_else(truncated)?;
+                let (bytes, rest) = rest.split_at_checked(n).ok_or_else(truncated)?;
                 let len = bytes.iter().fold(0, |acc, &b| (acc << 8) | usize::from(b));
-                (len, &rest[n..])
+                (len, rest)
             }
             _ => return Err(bad_pem("unsupported DER length")),
         };
-        let value = rest.get(..len).ok_or_else(truncated)?;
-        self.0 = &rest[len..];
+        let (value, rest) = rest.split_at_checked(len).ok_or_else(truncated)?;
+        self.0 = rest;
         Ok((tag, value))
     }
 
     /// Reads one TLV that must carry `tag`.
-    fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], KeyError> {
+    fn take(&mut self, tag: u8, what: &str) -> Result<&'a [u8], KeyError> {
         match self.tlv()? {
             (t, v) if t == tag => Ok(v),
             _ => Err(KeyError::BadPem(format!("expected {what}"))),
@@ -378,18 +378,18 @@ impl<'a> Der<'a> {
 /// the optional `[1]` public key.
 fn parse_pkcs8(der: &[u8]) -> Result<([u8; 32], Option<[u8; 32]>), KeyError> {
     let mut outer = Der(der);
-    let mut body = Der(outer.expect(0x30, "a SEQUENCE")?);
+    let mut body = Der(outer.take(0x30, "a SEQUENCE")?);
     if !outer.0.is_empty() {
         return Err(bad_pem("trailing data after the key"));
     }
-    if !matches!(body.expect(0x02, "a version INTEGER")?, [0] | [1]) {
+    if !matches!(body.take(0x02, "a version INTEGER")?, [0] | [1]) {
         return Err(bad_pem("unsupported PKCS#8 version"));
     }
-    if body.expect(0x30, "an AlgorithmIdentifier")? != ED25519_ALG {
+    if body.take(0x30, "an AlgorithmIdentifier")? != ED25519_ALG {
         return Err(bad_pem("not an Ed25519 key (algorithm is not 1.3.101.112)"));
     }
-    let mut wrapped = Der(body.expect(0x04, "the privateKey OCTET STRING")?);
-    let seed = wrapped.expect(0x04, "a CurvePrivateKey OCTET STRING")?;
+    let mut wrapped = Der(body.take(0x04, "the privateKey OCTET STRING")?);
+    let seed = wrapped.take(0x04, "a CurvePrivateKey OCTET STRING")?;
     let seed: [u8; 32] = seed.try_into().map_err(|_| bad_pem("seed is not 32 bytes"))?;
     let public = parse_pkcs8_optional(body)?;
     Ok((seed, public))

@@ -113,7 +113,7 @@ fn audit_files(files: &Files) -> bool {
 }
 
 /// The valid export's files, built (and checked intact) once.
-pub fn valid_export() -> &'static Files {
+pub(super) fn valid_export() -> &'static Files {
     static FILES: OnceLock<Files> = OnceLock::new();
     FILES.get_or_init(|| {
         let files = build_export();
@@ -123,7 +123,7 @@ pub fn valid_export() -> &'static Files {
 }
 
 /// The entries of the valid export: the roster, then four alerts.
-pub fn export_entries() -> Vec<Vec<u8>> {
+pub(super) fn export_entries() -> Vec<Vec<u8>> {
     let f = fixture();
     vec![
         f.roster_entry.clone(),

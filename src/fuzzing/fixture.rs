@@ -168,7 +168,7 @@ impl Fixture {
 /// The hub's stamp for every target: [`NOW`] and a fixed salt.
 pub const STAMP: Stamp = Stamp {
     now: NOW,
-    salt: [0x5a; crate::ingest::SALT_BYTES],
+    salt: [0x5a; ingest::SALT_BYTES],
 };
 
 /// A valid alert from `publisher` to `recipients`, created a minute before [`NOW`].

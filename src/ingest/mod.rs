@@ -136,6 +136,9 @@ pub struct Accepted {
     pub alert: ValidAlert,
     /// The entry to append.
     pub entry: NewEntry,
+    /// The signing key's id as sent (at most 100 characters), to name it
+    /// if the key's validity ends before the entry can be stamped.
+    pub key_id: String,
 }
 
 /// Runs every check on `env` from `caller` with the hub's `stamp`.
@@ -186,8 +189,7 @@ pub fn check_authorship(
     roster: &Roster,
     now: i64,
 ) -> Result<Authorship, PublishError> {
-    check_shape(env, caller)?;
-    let s = &env.signatures[0];
+    let s = check_shape(env, caller)?;
     let sig = Signature::from_slice(&s.sig).map_err(|_| PublishError::SignatureLength(s.sig.len()))?;
     let key_id: String = s.keyid.chars().take(100).collect();
     let (owner, key) = roster
@@ -247,10 +249,16 @@ pub fn check_content(
         salt: stamp.salt().to_vec(),
     };
     let entry = NewEntry::submission(submission, alert.id.as_str(), signed.valid_until);
-    Ok(Accepted { alert, entry })
+    Ok(Accepted {
+        alert,
+        entry,
+        key_id: signed.key_id.clone(),
+    })
 }
 
-fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> {
+/// The envelope's one signature, once the caller, size and payload type
+/// are acceptable.
+fn check_shape<'e>(env: &'e pb::Envelope, caller: &Member) -> Result<&'e pb::Signature, PublishError> {
     if caller.role != Role::Delegation {
         return Err(PublishError::NotAPublisher(caller.id.to_string()));
     }
@@ -261,9 +269,9 @@ fn check_shape(env: &pb::Envelope, caller: &Member) -> Result<(), PublishError> 
     if env.payload_type != pb::ALERT_PAYLOAD_TYPE {
         return Err(PublishError::PayloadType(env.payload_type.chars().take(100).collect()));
     }
-    match env.signatures.len() {
-        1 => Ok(()),
-        n => Err(PublishError::SignatureCount(n)),
+    match env.signatures.as_slice() {
+        [one] => Ok(one),
+        all => Err(PublishError::SignatureCount(all.len())),
     }
 }
 

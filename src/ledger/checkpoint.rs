@@ -80,17 +80,17 @@ impl Checkpoint {
             return Err(malformed(0, "text contains a control character"));
         }
         let lines: Vec<&str> = body.split('\n').collect();
-        if lines.len() < 3 {
+        let [origin, size, root, extensions @ ..] = lines.as_slice() else {
             return Err(malformed(lines.len() + 1, "fewer than three lines"));
-        }
+        };
         if let Some(i) = lines.iter().position(|l| l.is_empty()) {
             return Err(malformed(i + 1, "empty line"));
         }
         Ok(Self {
-            origin: lines[0].to_owned(),
-            size: parse_size(lines[1])?,
-            root: parse_root(lines[2])?,
-            extensions: lines[3..].iter().map(|l| (*l).to_owned()).collect(),
+            origin: (*origin).to_owned(),
+            size: parse_size(size)?,
+            root: parse_root(root)?,
+            extensions: extensions.iter().map(|l| (*l).to_owned()).collect(),
         })
     }
 

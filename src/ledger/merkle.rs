@@ -539,18 +539,18 @@ impl MemoryHashes {
     }
 
     /// Stores `hash` as the next node of `level` and completes its parent.
+    #[expect(clippy::indexing_slicing, reason = "levels[level] exists: it is pushed when missing")]
     fn store(&mut self, level: usize, hash: Hash) {
         if self.levels.len() == level {
             self.levels.push(Vec::new());
         }
-        // The push above guarantees `levels[level]` exists.
         let row = &mut self.levels[level];
         row.push(hash);
-        let n = row.len();
-        if n & 1 == 0 {
-            let parent = node_hash(&row[n - 2], &row[n - 1]);
-            self.store(level + 1, parent);
-        }
+        let parent = match row.as_slice() {
+            [.., left, right] if row.len().is_multiple_of(2) => node_hash(left, right),
+            _ => return,
+        };
+        self.store(level + 1, parent);
     }
 
     /// Number of leaves stored.

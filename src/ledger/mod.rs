@@ -16,7 +16,7 @@ pub mod export;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
-pub mod store;
+pub(crate) mod store;
 mod tail;
 pub mod tiles;
 
@@ -411,7 +411,7 @@ mod tests {
     use super::*;
 
     fn signer() -> Arc<NoteSigner> {
-        static KEY: std::sync::OnceLock<Arc<NoteSigner>> = std::sync::OnceLock::new();
+        static KEY: OnceLock<Arc<NoteSigner>> = OnceLock::new();
         KEY.get_or_init(|| Arc::new(NoteSigner::generate("example.org/ledger-test").expect("key").0))
             .clone()
     }

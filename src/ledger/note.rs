@@ -134,9 +134,9 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
     ctx.update(&[b'\n', ALG_ED25519]);
     ctx.update(public_key);
     let d = ctx.finish();
-    let b = d.as_ref();
-    // Cannot panic: a SHA-256 digest is always 32 bytes long.
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    // A SHA-256 digest is 32 bytes, so it always has a 4-byte prefix.
+    let prefix = d.as_ref().first_chunk::<4>().copied().unwrap_or_default();
+    u32::from_be_bytes(prefix)
 }
 
 /// The three `+`-separated fields of a key string after any prefix.
@@ -370,11 +370,10 @@ fn parse_sig_line(line: &str, n: usize) -> Result<SigLine<'_>, NoteError> {
     let raw = B64
         .decode(b64)
         .map_err(|_| malformed(format!("signature line {n} is not valid padded base64")))?;
-    if raw.len() < 5 {
+    let Some((id, sig)) = raw.split_first_chunk::<4>().filter(|(_, sig)| !sig.is_empty()) else {
         return Err(malformed(format!("signature line {n} is too short")));
-    }
-    let (id, sig) = raw.split_at(4);
-    let key_id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+    };
+    let key_id = u32::from_be_bytes(*id);
     Ok(SigLine {
         name,
         key_id,

@@ -77,6 +77,11 @@ fn be_u64(v: &[u8]) -> Result<u64> {
         .map_err(|_| Error::Storage("corrupt index value (not 8 bytes)".into()))
 }
 
+/// The index in an entry key (a prefix byte, then the big-endian index).
+fn key_index(key: &[u8]) -> Result<u64> {
+    be_u64(key.split_first().map_or(&[][..], |(_, index)| index))
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -118,7 +123,7 @@ impl Store {
     pub fn len(&self) -> Result<u64> {
         match self.db.scan_prefix([ENTRY]).next_back() {
             None => Ok(0),
-            Some(kv) => Ok(be_u64(&kv.map_err(storage)?.0[1..])? + 1),
+            Some(kv) => Ok(key_index(&kv.map_err(storage)?.0)? + 1),
         }
     }
 
@@ -138,7 +143,7 @@ impl Store {
             .range(entry_key(from)..entry_key(to))
             .map(|kv| {
                 let (k, v) = kv.map_err(storage)?;
-                Ok((be_u64(&k[1..])?, v.to_vec()))
+                Ok((key_index(&k)?, v.to_vec()))
             })
             .collect()
     }

@@ -15,7 +15,7 @@ const MAX_ENTRIES: usize = 16_384;
 
 /// A shared, bounded window onto the ledger's head.
 #[derive(Default)]
-pub struct Tail {
+pub(super) struct Tail {
     inner: RwLock<Window>,
 }
 
@@ -28,7 +28,7 @@ struct Window {
 
 impl Tail {
     /// An empty window whose next entry is `next`.
-    pub fn new(next: u64) -> Self {
+    pub(super) fn new(next: u64) -> Self {
         Tail {
             inner: RwLock::new(Window {
                 start: next,
@@ -38,7 +38,7 @@ impl Tail {
     }
 
     /// Appends committed entries, which must follow the window's last one.
-    pub fn extend(&self, first: u64, entries: Vec<Arc<[u8]>>) {
+    pub(super) fn extend(&self, first: u64, entries: Vec<Arc<[u8]>>) {
         let mut w = self.inner.write().unwrap_or_else(|p| p.into_inner());
         if first != w.start + w.entries.len() as u64 {
             *w = Window {
@@ -59,7 +59,7 @@ impl Tail {
     }
 
     /// Entries `[from, to)` if the window still holds `from`.
-    pub fn get(&self, from: u64, to: u64) -> Option<Vec<(u64, Arc<[u8]>)>> {
+    pub(super) fn get(&self, from: u64, to: u64) -> Option<Vec<(u64, Arc<[u8]>)>> {
         let w = self.inner.read().unwrap_or_else(|p| p.into_inner());
         if from < w.start {
             return None;

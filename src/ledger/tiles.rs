@@ -146,10 +146,7 @@ fn tile_width(size: u64, level: u8, index: u64) -> usize {
 pub(crate) fn subtree_root(hashes: &[Hash]) -> Hash {
     let mut layer = hashes.to_vec();
     while layer.len() > 1 {
-        layer = layer
-            .chunks_exact(2)
-            .map(|pair| node_hash(&pair[0], &pair[1]))
-            .collect();
+        layer = layer.as_chunks::<2>().0.iter().map(|[l, r]| node_hash(l, r)).collect();
     }
     layer.first().copied().unwrap_or([0; HASH_LEN])
 }
@@ -221,6 +218,7 @@ impl TileWriter {
 
     /// Add a hash to tile level `level`; on a full tile write it and carry
     /// its root to the level above.
+    #[expect(clippy::indexing_slicing, reason = "levels[l] exists: it is pushed when missing")]
     fn push_hash(&mut self, level: u8, hash: Hash) -> Result<(), TileError> {
         let l = usize::from(level);
         if self.levels.len() == l {
@@ -407,14 +405,14 @@ fn split_bundle(mut data: &[u8], count: usize, full: bool) -> Result<Vec<Vec<u8>
             ));
         };
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        if rest.len() < len {
+        let Some((entry, after)) = rest.split_at_checked(len) else {
             return Err(format!(
                 "entry {i} has length prefix {len} but only {} bytes remain",
                 rest.len()
             ));
-        }
-        entries.push(rest[..len].to_vec());
-        data = &rest[len..];
+        };
+        entries.push(entry.to_vec());
+        data = after;
     }
     if !data.is_empty() && !full {
         return Err(format!("{} trailing bytes after {count} entries", data.len()));
@@ -473,7 +471,8 @@ impl TileHashes<'_> {
             Entry::Occupied(slot) => slot.into_mut(),
             Entry::Vacant(slot) => slot.insert(self.read_tile(level, index, width)?),
         };
-        Ok(subtree_root(&tile[offset..offset + count]))
+        let run = tile.get(offset..offset + count).ok_or_else(out_of_range)?;
+        Ok(subtree_root(run))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::roster::Member;
 use tonic::Status;
 
 /// The roster principal behind a request's connection.
-pub fn authenticate(hub: &Hub, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
+pub(super) fn authenticate(hub: &Hub, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
     let peer = ext.get::<Peer>().cloned().ok_or(Refusal::NoCertificate)?;
     match hub.principal(&peer.spki) {
         Some(m) => Ok((m, peer)),
@@ -21,7 +21,7 @@ pub fn authenticate(hub: &Hub, ext: &tonic::Extensions) -> Result<(Member, Peer)
 }
 
 /// [`authenticate`], then one token from the principal's read bucket.
-pub fn authenticate_read(hub: &Hub, quotas: &Quotas, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
+pub(super) fn authenticate_read(hub: &Hub, quotas: &Quotas, ext: &tonic::Extensions) -> Result<(Member, Peer), Status> {
     let (member, peer) = authenticate(hub, ext)?;
     match quotas.reads.take(member.id.as_str()) {
         Ok(()) => Ok((member, peer)),

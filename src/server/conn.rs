@@ -37,7 +37,7 @@ pub struct Peer {
 }
 
 /// How connections are accepted and kept.
-pub struct ConnOptions {
+pub(super) struct ConnOptions {
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
     /// TLS handshakes in progress at once; connections beyond are closed
@@ -50,7 +50,7 @@ pub struct ConnOptions {
 }
 
 /// An established mutual-TLS connection.
-pub struct TlsConn {
+pub(super) struct TlsConn {
     stream: TlsStream<TcpStream>,
     peer: Peer,
     _slot: Slot,
@@ -141,7 +141,7 @@ impl AsyncWrite for TlsConn {
 
 /// Accepts TCP connections forever, handshakes each in its own task, and
 /// sends established connections to `out`. Ends when `out` is closed.
-pub async fn accept_loop(
+pub(super) async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     opts: ConnOptions,

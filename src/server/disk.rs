@@ -14,7 +14,7 @@ const FRESH: Duration = Duration::from_millis(250);
 
 /// Free space on the ledger's file system, against a floor.
 #[derive(Debug)]
-pub struct DiskFloor {
+pub(super) struct DiskFloor {
     dir: PathBuf,
     floor: u64,
     last: Mutex<Option<(Instant, u64)>>,
@@ -22,7 +22,7 @@ pub struct DiskFloor {
 
 impl DiskFloor {
     /// Watches the file system holding `dir`; `floor` bytes must stay free.
-    pub fn new(dir: &Path, floor: u64) -> Self {
+    pub(super) fn new(dir: &Path, floor: u64) -> Self {
         DiskFloor {
             dir: dir.to_owned(),
             floor,
@@ -32,7 +32,7 @@ impl DiskFloor {
 
     /// `Err(free bytes)` when fewer than the floor are free (or the space
     /// cannot be read, which counts as none).
-    pub fn check(&self) -> Result<(), u64> {
+    pub(super) fn check(&self) -> Result<(), u64> {
         let free = self.free();
         match free >= self.floor {
             true => Ok(()),
@@ -41,7 +41,7 @@ impl DiskFloor {
     }
 
     /// The floor, in bytes.
-    pub fn floor(&self) -> u64 {
+    pub(super) fn floor(&self) -> u64 {
         self.floor
     }
 

@@ -25,7 +25,7 @@ use tonic_health::ServingStatus;
 
 /// Decode limit of the health and reflection services (their requests name
 /// a service or a symbol: tens of bytes).
-pub const SMALL_REQUEST_BYTES: usize = 4_096;
+pub(super) const SMALL_REQUEST_BYTES: usize = 4_096;
 
 /// How often the ledger's state is looked at.
 const POLL: Duration = Duration::from_secs(1);
@@ -33,14 +33,14 @@ const POLL: Duration = Duration::from_secs(1);
 /// Admits roster principals within their read rate (to the health and
 /// reflection services, which tonic builds for us).
 #[derive(Clone)]
-pub struct Gate {
+pub(super) struct Gate {
     hub: Arc<Hub>,
     quotas: Arc<Quotas>,
 }
 
 impl Gate {
     /// A gate in front of `hub` drawing on `quotas`.
-    pub fn new(hub: Arc<Hub>, quotas: Arc<Quotas>) -> Self {
+    pub(super) fn new(hub: Arc<Hub>, quotas: Arc<Quotas>) -> Self {
         Gate { hub, quotas }
     }
 }
@@ -53,7 +53,7 @@ impl Interceptor for Gate {
 }
 
 /// The health service for `hub`, and the handle that sets its statuses.
-pub fn service(gate: Gate) -> (HealthReporter, InterceptedService<HealthServer<HealthService>, Gate>) {
+pub(super) fn service(gate: Gate) -> (HealthReporter, InterceptedService<HealthServer<HealthService>, Gate>) {
     let reporter = HealthReporter::new();
     let server = HealthServer::new(HealthService::from_health_reporter(reporter.clone()))
         .max_decoding_message_size(SMALL_REQUEST_BYTES);
@@ -62,7 +62,7 @@ pub fn service(gate: Gate) -> (HealthReporter, InterceptedService<HealthServer<H
 }
 
 /// Sets both statuses.
-pub async fn set(reporter: &HealthReporter, status: ServingStatus) {
+pub(super) async fn set(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     reporter
         .set_service_status(<IsthmusServer<Service> as NamedService>::NAME, status)
@@ -70,7 +70,7 @@ pub async fn set(reporter: &HealthReporter, status: ServingStatus) {
 }
 
 /// Follows the ledger's state until the task is aborted.
-pub async fn follow(reporter: HealthReporter, hub: Arc<Hub>) {
+pub(super) async fn follow(reporter: HealthReporter, hub: Arc<Hub>) {
     let mut last = None;
     loop {
         let failure = hub.failure();

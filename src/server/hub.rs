@@ -136,9 +136,7 @@ impl Hub {
         match self.ledger.append(accepted.entry).await? {
             Ok(Appended::New(index, leaf)) => Ok(self.receipt(index, leaf, false)),
             Ok(Appended::Existing(index)) => self.same_or_taken(index, env, id),
-            Err(_too_late) => Err(PublishError::KeyNotValid(
-                env.signatures[0].keyid.chars().take(100).collect(),
-            )),
+            Err(_too_late) => Err(PublishError::KeyNotValid(accepted.key_id)),
         }
     }
 
@@ -216,7 +214,7 @@ impl Hub {
 
 /// Wraps `bytes` as a [`pb::LedgerEntry`] if the policy lets `viewer` see it
 /// and `also` accepts its audience.
-pub fn visible(
+pub(super) fn visible(
     viewer: &Member,
     index: u64,
     bytes: Vec<u8>,

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 /// Every per-principal quota of a running service.
 #[derive(Debug)]
-pub struct Quotas {
+pub(super) struct Quotas {
     /// Concurrent Subscribe streams.
     pub streams: Arc<Slots>,
     /// Publishes in flight (received, not yet answered): bounds one
@@ -30,7 +30,7 @@ pub struct Quotas {
 
 /// Token buckets per principal: `rate` tokens per second, at most `burst`.
 #[derive(Debug)]
-pub struct RateLimits {
+pub(super) struct RateLimits {
     rate: f64,
     burst: f64,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
@@ -38,7 +38,7 @@ pub struct RateLimits {
 
 impl RateLimits {
     /// `rate` requests per second per principal, bursts up to `burst`.
-    pub fn new(rate: f64, burst: f64) -> Self {
+    pub(super) fn new(rate: f64, burst: f64) -> Self {
         RateLimits {
             rate,
             burst: burst.max(1.0),
@@ -47,14 +47,14 @@ impl RateLimits {
     }
 
     /// Takes one token for `who`; `Err(seconds to wait)` when empty.
-    pub fn take(&self, who: &str) -> Result<(), f64> {
+    pub(super) fn take(&self, who: &str) -> Result<(), f64> {
         self.take_n(who, 1.0)
     }
 
     /// Takes `n` tokens for `who` (at most the burst: a request larger than
     /// the burst waits for a full bucket); `Err(seconds to wait)` when they
     /// are not all there. Nothing is taken on refusal.
-    pub fn take_n(&self, who: &str, n: f64) -> Result<(), f64> {
+    pub(super) fn take_n(&self, who: &str, n: f64) -> Result<(), f64> {
         let n = n.min(self.burst);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,21 +72,21 @@ impl RateLimits {
 /// Counts of things held open per key (streams per principal, connections
 /// per certificate).
 #[derive(Debug)]
-pub struct Slots {
+pub(super) struct Slots {
     max: usize,
     open: Mutex<HashMap<String, usize>>,
 }
 
 /// One held slot; released when dropped.
 #[derive(Debug)]
-pub struct Slot {
+pub(super) struct Slot {
     limits: Arc<Slots>,
     who: String,
 }
 
 impl Slots {
     /// At most `max` slots held at once per key.
-    pub fn new(max: usize) -> Arc<Self> {
+    pub(super) fn new(max: usize) -> Arc<Self> {
         Arc::new(Slots {
             max,
             open: Mutex::new(HashMap::new()),
@@ -94,7 +94,7 @@ impl Slots {
     }
 
     /// A slot for `who`, or `None` when it already holds `max`.
-    pub fn acquire(self: &Arc<Self>, who: &str) -> Option<Slot> {
+    pub(super) fn acquire(self: &Arc<Self>, who: &str) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(who.to_owned()).or_insert(0);
         if *n >= self.max {
@@ -108,7 +108,7 @@ impl Slots {
     }
 
     /// The limit.
-    pub fn max(&self) -> usize {
+    pub(super) fn max(&self) -> usize {
         self.max
     }
 }

@@ -11,9 +11,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic_reflection::server::{v1, v1alpha, Builder};
 
 /// The v1 reflection service.
-pub type V1<S> = InterceptedService<v1::ServerReflectionServer<S>, Gate>;
+pub(super) type V1<S> = InterceptedService<v1::ServerReflectionServer<S>, Gate>;
 /// The v1alpha reflection service.
-pub type V1Alpha<S> = InterceptedService<v1alpha::ServerReflectionServer<S>, Gate>;
+pub(super) type V1Alpha<S> = InterceptedService<v1alpha::ServerReflectionServer<S>, Gate>;
 
 fn builder() -> Builder<'static> {
     Builder::configure()
@@ -26,7 +26,7 @@ fn failed(e: tonic_reflection::server::Error) -> Error {
 }
 
 /// Both reflection services, each behind `gate`.
-pub fn services(gate: Gate) -> Result<(V1<impl v1::ServerReflection>, V1Alpha<impl v1alpha::ServerReflection>)> {
+pub(super) fn services(gate: Gate) -> Result<(V1<impl v1::ServerReflection>, V1Alpha<impl v1alpha::ServerReflection>)> {
     let v1 = builder().build_v1().map_err(failed)?;
     let v1alpha = builder().build_v1alpha().map_err(failed)?;
     let v1 = v1.max_decoding_message_size(SMALL_REQUEST_BYTES);

@@ -170,7 +170,7 @@ fn hub_fault(e: &Error, message: &str) -> Status {
 }
 
 /// A request message over its type's limit (or the transport's).
-pub fn too_large(what: &str, len: usize, max: usize) -> Status {
+pub(crate) fn too_large(what: &str, len: usize, max: usize) -> Status {
     Status::resource_exhausted(format!(
         "{what} may be at most {max} bytes, this one is {len}; send a smaller request \
          (alerts: shorten the summary or split the alert)"
@@ -178,7 +178,7 @@ pub fn too_large(what: &str, len: usize, max: usize) -> Status {
 }
 
 /// A request body that is not a protobuf message of the method's type.
-pub fn undecodable(why: &str) -> Status {
+pub(crate) fn undecodable(why: &str) -> Status {
     Status::invalid_argument(format!(
         "the request body is not a valid protobuf message for this method ({why}); check it against proto/isthmus/v1"
     ))
@@ -187,7 +187,7 @@ pub fn undecodable(why: &str) -> Status {
 /// `RESOURCE_EXHAUSTED` saying `message`, with the standard
 /// `google.rpc.RetryInfo` detail when the hub knows how long to wait (gRPC
 /// clients and proxies read it; the message says it for people).
-pub fn exhausted(message: String, retry: Option<Duration>) -> Status {
+pub(crate) fn exhausted(message: String, retry: Option<Duration>) -> Status {
     match retry {
         Some(delay) => Status::with_error_details(
             Code::ResourceExhausted,
@@ -199,7 +199,7 @@ pub fn exhausted(message: String, retry: Option<Duration>) -> Status {
 }
 
 /// What a caller over a rate limit is told: when its next token comes.
-pub fn over_rate(who: &str, what: &str, wait_secs: f64) -> Status {
+pub(crate) fn over_rate(who: &str, what: &str, wait_secs: f64) -> Status {
     let delay = Duration::from_secs_f64(wait_secs.clamp(0.001, 3600.0));
     let message = format!(
         "{who} is over its {what} rate limit; retry in {} ms",
@@ -227,7 +227,7 @@ fn request_of(path: &str) -> &'static str {
 
 /// Replaces tonic's refusal of an oversized request to `path` by ours;
 /// every other response passes unchanged.
-pub fn remap_oversized<B: Default>(path: &str, response: http::Response<B>) -> http::Response<B> {
+pub(crate) fn remap_oversized<B: Default>(path: &str, response: http::Response<B>) -> http::Response<B> {
     let Some(status) = response.extensions().get::<Status>() else {
         return response;
     };
@@ -255,7 +255,7 @@ fn numbers(rest: &str) -> (usize, usize) {
 
 /// A tower layer applying [`remap_oversized`] to every call.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RemapLayer;
+pub(crate) struct RemapLayer;
 
 impl<S> tower::Layer<S> for RemapLayer {
     type Service = Remap<S>;
@@ -266,7 +266,7 @@ impl<S> tower::Layer<S> for RemapLayer {
 
 /// See [`RemapLayer`].
 #[derive(Clone, Debug)]
-pub struct Remap<S>(S);
+pub(crate) struct Remap<S>(S);
 
 impl<S, Req, Res> tower::Service<http::Request<Req>> for Remap<S>
 where

@@ -32,7 +32,7 @@ const LONG_LIVED: [&str; 4] = [
 
 /// The layer: long-lived streams of each principal within `slots`.
 #[derive(Clone)]
-pub struct LongLivedLayer {
+pub(super) struct LongLivedLayer {
     hub: Arc<Hub>,
     slots: Arc<Slots>,
 }
@@ -40,7 +40,7 @@ pub struct LongLivedLayer {
 impl LongLivedLayer {
     /// Counts long-lived streams against `slots`, by the principal `hub`'s
     /// roster binds each connection's certificate to.
-    pub fn new(hub: Arc<Hub>, slots: Arc<Slots>) -> Self {
+    pub(super) fn new(hub: Arc<Hub>, slots: Arc<Slots>) -> Self {
         LongLivedLayer { hub, slots }
     }
 }
@@ -58,7 +58,7 @@ impl<S> tower::Layer<S> for LongLivedLayer {
 
 /// See [`LongLivedLayer`].
 #[derive(Clone)]
-pub struct LongLived<S> {
+pub(super) struct LongLived<S> {
     inner: S,
     hub: Arc<Hub>,
     slots: Arc<Slots>,
@@ -118,7 +118,7 @@ where
 }
 
 /// A response body that holds its stream's slot until it is dropped.
-pub struct Holding<B> {
+pub(super) struct Holding<B> {
     body: B,
     _slot: Option<Slot>,
 }

@@ -38,6 +38,9 @@ struct Log {
     entries: Vec<Vec<u8>>,
     /// Every alert so far by (publisher, id), with its entry index.
     seen: HashMap<(String, String), usize>,
+    /// The one clock reading every entry is accepted at, so that a test
+    /// replacing an entry cannot stamp it later than the ones after it.
+    now: i64,
 }
 
 /// An export directory and the verifier key to audit it with.
@@ -71,6 +74,7 @@ impl Log {
             signer,
             entries: vec![genesis],
             seen: HashMap::new(),
+            now: unix_now(),
         }
     }
 
@@ -103,7 +107,7 @@ impl Log {
 
     /// Appends `a` by `who` as ingest accepts it now.
     fn publish(&mut self, who: &str, a: &pb::Alert) -> u64 {
-        let bytes = self.accept(who, &sealed(&self.fed, who, a), unix_now());
+        let bytes = self.accept(who, &sealed(&self.fed, who, a), self.now);
         self.seen.insert((who.to_owned(), a.id.clone()), self.entries.len());
         self.entries.push(bytes);
         self.entries.len() as u64 - 1
@@ -400,7 +404,7 @@ fn audit_since_detects_fork_and_rollback_and_accepts_extension() {
     // History rewritten before the old size, every entry valid, re-signed.
     let mut entries = log.entries.clone();
     let a = alert("rewritten", "CO", &["PA"]);
-    entries[6] = log.accept("CO", &sealed(&log.fed, "CO", &a), unix_now());
+    entries[6] = log.accept("CO", &sealed(&log.fed, "CO", &a), log.now);
     let forked = log.export_of(&entries);
     let (code, json) = cli(forked.path(), &forked.key, &since);
     assert_eq!(code, 1, "{json}");
@@ -493,7 +497,7 @@ fn audit_duplicate_alert_id() {
     let mut again = alert("a-2", &who, &["CO"]);
     again.title = "different content, same id".into();
     let env = sealed(&log.fed, &who, &again);
-    let bytes = log.accept(&who, &env, unix_now());
+    let bytes = log.accept(&who, &env, log.now);
     log.entries.push(bytes);
     let export = log.export();
     let (code, json) = cli(export.path(), &export.key, &[]);
@@ -564,7 +568,7 @@ fn audit_key_rotation_through_a_roster_entry() {
         .push(NewEntry::roster(log.fed.approved(&log.roster), unix_now(), i64::MAX).bytes);
     let a = alert("after-rotation", "CO", &["PA"]);
     let env = isthmus::envelope::seal(&a, &new_key);
-    let bytes = log.accept("CO", &env, unix_now());
+    let bytes = log.accept("CO", &env, log.now);
     log.entries.push(bytes);
     let report = run(&log.export(), None);
     assert!(report.result.is_ok(), "{}", report.to_text());

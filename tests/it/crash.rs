@@ -4,7 +4,7 @@
 //! nothing half-written may appear, checkpoints must stay signed and
 //! consistent, and the final export must audit intact.
 
-use crate::daemon::{audit, export_as_auditor, write_federation, Daemon};
+use crate::util::processes::{audit, export_as_auditor, write_federation, Daemon};
 use crate::util::*;
 use isthmus::client::Client;
 use isthmus::devcerts::DevFederation;
@@ -199,6 +199,8 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
          ledger size {size}, {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let budget = Duration::from_secs(9 * u64::from(cycles));
-    assert!(started.elapsed() < budget, "crash harness too slow: over {budget:?}");
+    assert!(
+        cycles == 0 || checked > 0,
+        "no acknowledged alert was checked: the publishers never got a receipt before the kill"
+    );
 }

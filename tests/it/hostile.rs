@@ -969,7 +969,7 @@ mod raw {
     use tonic::Status;
 
     #[derive(Clone, Copy, Default)]
-    pub struct Bytes;
+    pub(super) struct Bytes;
 
     impl Codec for Bytes {
         type Encode = Vec<u8>;
@@ -1002,10 +1002,10 @@ mod raw {
         }
     }
 
-    pub struct RawClient(tonic::client::Grpc<Channel>);
+    pub(super) struct RawClient(tonic::client::Grpc<Channel>);
 
     impl RawClient {
-        pub async fn connect(server: &str, tls: &TlsFiles) -> Self {
+        pub(super) async fn connect(server: &str, tls: &TlsFiles) -> Self {
             let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(
                 isthmus::tls::client_config(tls).expect("config"),
             ));
@@ -1026,7 +1026,7 @@ mod raw {
             RawClient(tonic::client::Grpc::new(channel))
         }
 
-        pub async fn call(&mut self, method: &str, body: Vec<u8>) -> Result<Vec<u8>, Status> {
+        pub(super) async fn call(&mut self, method: &str, body: Vec<u8>) -> Result<Vec<u8>, Status> {
             self.0.ready().await.map_err(|e| Status::unknown(e.to_string()))?;
             let path = PathAndQuery::try_from(format!("/isthmus.v1.Isthmus/{method}")).expect("path");
             let r = self.0.unary(tonic::Request::new(body), path, Bytes).await?;

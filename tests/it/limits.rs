@@ -33,12 +33,12 @@ async fn subscriptions_are_capped_per_principal_and_released_on_disconnect() {
         .expect("other principals are unaffected");
 
     drop(open.pop());
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match pa.subscribe(subscribe_req(0)).await {
             Ok(_) => break,
             Err(e) if e.code() == Code::ResourceExhausted && tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                tokio::time::sleep(Duration::from_millis(50)).await
             }
             Err(e) => panic!("a closed stream must free its slot: {e:?}"),
         }
@@ -71,7 +71,7 @@ async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
                 let delay = retry
                     .and_then(|r| r.retry_delay)
                     .expect("a google.rpc.RetryInfo detail");
-                assert!(delay > std::time::Duration::ZERO && delay < std::time::Duration::from_secs(1));
+                assert!(delay > Duration::ZERO && delay < Duration::from_secs(1));
                 limited += 1;
             }
         }

@@ -2,13 +2,14 @@
 //! real TLS with freshly generated certificates, real sled in temporary
 //! folders, and the real executables for the CLI and restart tests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod audit;
+mod binaries;
 mod client_verify;
 mod connections;
 mod crash;
-mod daemon;
+
 mod exchange;
 mod fuzz_corpus;
 mod health;

@@ -3,7 +3,7 @@
 //! delegations in force has approved it with `isthmus roster-approve`, and
 //! the audit accepts the approved change.
 
-use crate::daemon::{audit, cli, export_as_auditor, write_federation, Daemon};
+use crate::util::processes::{audit, cli, export_as_auditor, write_federation, Daemon};
 use isthmus::devcerts::DELEGATIONS;
 use isthmus::roster::Roster;
 use std::path::Path;

@@ -109,7 +109,12 @@ pub(super) async fn prove_inclusion(
 impl History {
     /// A roster entry of the stream: below the proven size it must be one
     /// already proven; beyond it, a valid change of the latest.
-    pub fn follow(&mut self, e: &pb::LedgerEntry, env: &pb::Envelope, accepted: Option<i64>) -> Result<(), String> {
+    pub(super) fn follow(
+        &mut self,
+        e: &pb::LedgerEntry,
+        env: &pb::Envelope,
+        accepted: Option<i64>,
+    ) -> Result<(), String> {
         if e.index < self.proven_below {
             return match self.rosters.iter().any(|(i, _)| *i == e.index) {
                 true => Ok(()),
@@ -129,7 +134,7 @@ impl History {
     }
 
     /// The roster in force at `index`: the latest roster entry before it.
-    pub fn in_force_at(&self, index: u64) -> Result<&Roster, String> {
+    pub(super) fn in_force_at(&self, index: u64) -> Result<&Roster, String> {
         self.rosters
             .iter()
             .rev()

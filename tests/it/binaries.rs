@@ -1,80 +1,12 @@
-//! The real executables: `isthmusd` as a process (killed and restarted) and
-//! the `isthmus` CLI driving it.
+//! The real executables: `isthmusd` as a process (killed and restarted),
+//! the `isthmus` CLI driving it, and `isthmus-audit` checking its exports.
 
+use crate::util::processes::*;
 use crate::util::*;
-use isthmus::devcerts::DevFederation;
 use isthmus::pb;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-/// A running `isthmusd` process.
-pub(crate) struct Daemon {
-    child: Child,
-    pub(crate) addr: SocketAddr,
-}
-
-impl Daemon {
-    pub(crate) fn start(certs: &Path, data: &Path) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
-            .args(["--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .arg("--ca")
-            .arg(certs.join("ca.pem"))
-            .arg("--cert")
-            .arg(certs.join("server.pem"))
-            .arg("--key")
-            .arg(certs.join("server.key.pem"))
-            .arg("--roster")
-            .arg(certs.join("roster.toml"))
-            .arg("--roster-approvals")
-            .arg(certs.join("roster.approvals"))
-            .arg("--log-key")
-            .arg(certs.join("log.key"))
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn isthmusd");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("addr=").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("isthmusd reports its address");
-        Daemon {
-            child,
-            addr: addr.parse().expect("socket address"),
-        }
-    }
-
-    pub(crate) fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
-        self.child.wait().expect("exit")
-    }
-}
-
-pub(crate) fn write_federation(days: i64) -> (DevFederation, tempfile::TempDir) {
-    let fed = DevFederation::generate(days).expect("federation");
-    let dir = tempfile::tempdir().expect("tempdir");
-    fed.write(dir.path()).expect("write certs");
-    (fed, dir)
-}
+use std::process::Command;
 
 #[tokio::test]
 async fn every_acknowledged_entry_survives_sigkill_and_restart() {
@@ -119,18 +51,6 @@ async fn every_acknowledged_entry_survives_sigkill_and_restart() {
         "roster not re-appended, nothing lost"
     );
     assert!(d.terminate().success(), "SIGTERM is a clean shutdown");
-}
-
-pub(crate) fn cli(certs: &Path, server: &SocketAddr, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_isthmus"))
-        .arg("--server")
-        .arg(server.to_string())
-        .arg("--certs-dir")
-        .arg(certs)
-        .env("XDG_STATE_HOME", certs.join("state"))
-        .args(args)
-        .output()
-        .expect("run isthmus")
 }
 
 #[tokio::test]
@@ -372,19 +292,6 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
     );
 }
 
-pub(crate) fn audit(export: &Path, log_pub: &Path) -> (i32, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
-        .arg("verify")
-        .arg(export)
-        .arg("--log-key")
-        .arg(log_pub)
-        .arg("--json")
-        .output()
-        .expect("run isthmus-audit");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out.status.code().expect("exit code"), json)
-}
-
 #[tokio::test]
 async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
     let (fed, certs) = write_federation(30);
@@ -435,20 +342,6 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
     let (code, report) = audit(&export, &log_pub);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["first_failure"]["index"], 4, "{report}");
-}
-
-/// Exports the ledger through the CLI as AUDITOR into a fresh temporary
-/// folder; returns the folder (keep it alive) and the export's path.
-pub(crate) fn export_as_auditor(certs: &Path, d: &Daemon) -> (tempfile::TempDir, std::path::PathBuf) {
-    let out_dir = tempfile::tempdir().expect("out");
-    let export = out_dir.path().join("export");
-    let out = cli(
-        certs,
-        &d.addr,
-        &["--as", "AUDITOR", "export", export.to_str().expect("utf-8")],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (out_dir, export)
 }
 
 /// Private keys others can read are refused outside development material,

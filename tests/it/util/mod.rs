@@ -1,7 +1,10 @@
-//! Test fixtures: a fresh development federation per test and an in-process
-//! `isthmusd` on 127.0.0.1:0.
+//! Test fixtures: a fresh development federation per test, an in-process
+//! hub on 127.0.0.1:0 ([`start`]), and the real executables
+//! ([`processes`]).
 
 #![allow(dead_code)]
+
+pub(crate) mod processes;
 
 use isthmus::client::{self, Client};
 use isthmus::crypto::SigningKey;
@@ -15,35 +18,35 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A fresh federation (CA, server cert, 20 delegations, auditor).
-pub fn federation() -> Arc<DevFederation> {
+pub(crate) fn federation() -> Arc<DevFederation> {
     Arc::new(DevFederation::generate(30).expect("generate dev federation"))
 }
 
-pub fn principal<'a>(fed: &'a DevFederation, id: &str) -> &'a DevPrincipal {
+pub(crate) fn principal<'a>(fed: &'a DevFederation, id: &str) -> &'a DevPrincipal {
     fed.principals
         .iter()
         .find(|p| p.member.id.as_str() == id)
         .expect("principal in federation")
 }
 
-pub fn tls_of(fed: &DevFederation, id: &str) -> TlsFiles {
+pub(crate) fn tls_of(fed: &DevFederation, id: &str) -> TlsFiles {
     let p = principal(fed, id);
     TlsFiles::from_pem(&fed.ca.cert_pem(), &p.tls.cert_pem, &p.tls.key_pem).expect("client TLS files")
 }
 
-pub fn signing<'a>(fed: &'a DevFederation, id: &str) -> &'a SigningKey {
+pub(crate) fn signing<'a>(fed: &'a DevFederation, id: &str) -> &'a SigningKey {
     principal(fed, id)
         .signing
         .as_ref()
         .expect("delegation has a signing key")
 }
 
-pub fn now_ts() -> prost_types::Timestamp {
+pub(crate) fn now_ts() -> prost_types::Timestamp {
     isthmus::time::unix_to_pb(isthmus::time::unix_now())
 }
 
 /// A valid alert (the fuzz fixture's, created now).
-pub fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
+pub(crate) fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
     pb::Alert {
         created: Some(now_ts()),
         ..isthmus::fuzzing::fixture::alert(id, publisher, recipients)
@@ -51,13 +54,13 @@ pub fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert {
 }
 
 /// An envelope for `alert` signed by `who`'s key.
-pub fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
+pub(crate) fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
     isthmus::envelope::seal(a, signing(fed, who))
 }
 
 /// `a` from CO, signed with an order-2 component added to R: valid under
 /// the cofactored equation, refused by every standard RFC 8032 verifier.
-pub fn torsion_signed(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
+pub(crate) fn torsion_signed(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
     let mut env = sealed(fed, "CO", a);
     let msg = isthmus::envelope::pae(&env.payload_type, &env.payload);
     let sig = isthmus::fuzzing::crafted::torsion_r_signature(signing(fed, "CO"), &msg, 4);
@@ -66,8 +69,8 @@ pub fn torsion_signed(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
 }
 
 /// The federation's log key, checkpoints every 50 ms.
-pub fn log_options(fed: &DevFederation) -> isthmus::server::LogOptions {
-    isthmus::server::LogOptions {
+pub(crate) fn log_options(fed: &DevFederation) -> server::LogOptions {
+    server::LogOptions {
         key: Arc::new(fed.log.clone()),
         checkpoint_interval: Duration::from_millis(50),
         min_free_disk_bytes: 0,
@@ -75,7 +78,7 @@ pub fn log_options(fed: &DevFederation) -> isthmus::server::LogOptions {
 }
 
 /// An in-process hub serving on 127.0.0.1:0.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     pub hub: Arc<Hub>,
     pub fed: Arc<DevFederation>,
@@ -85,27 +88,31 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub async fn start(fed: Arc<DevFederation>) -> Self {
+    pub(crate) async fn start(fed: Arc<DevFederation>) -> Self {
         let roster = fed.roster().expect("roster");
         Self::start_with_roster(fed, roster).await
     }
 
     /// A hub whose roster is `roster` instead of the whole federation's.
-    pub async fn start_with_roster(fed: Arc<DevFederation>, roster: isthmus::roster::Roster) -> Self {
+    pub(crate) async fn start_with_roster(fed: Arc<DevFederation>, roster: isthmus::roster::Roster) -> Self {
         Self::start_with(fed, roster, ServeOptions::default()).await
     }
 
     /// A hub with its own roster and network options.
-    pub async fn start_with(fed: Arc<DevFederation>, roster: isthmus::roster::Roster, serve: ServeOptions) -> Self {
+    pub(crate) async fn start_with(
+        fed: Arc<DevFederation>,
+        roster: isthmus::roster::Roster,
+        serve: ServeOptions,
+    ) -> Self {
         Self::start_with_log(fed, roster, serve, None).await
     }
 
     /// A hub with its own roster, network options and log options.
-    pub async fn start_with_log(
+    pub(crate) async fn start_with_log(
         fed: Arc<DevFederation>,
         roster: isthmus::roster::Roster,
         serve: ServeOptions,
-        log: Option<isthmus::server::LogOptions>,
+        log: Option<server::LogOptions>,
     ) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let log = log.unwrap_or_else(|| log_options(&fed));
@@ -141,21 +148,21 @@ impl TestServer {
         }
     }
 
-    pub fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         self.addr.to_string()
     }
 
-    pub async fn client(&self, id: &str) -> Client {
+    pub(crate) async fn client(&self, id: &str) -> Client {
         client::connect(&self.server(), &tls_of(&self.fed, id))
             .await
             .expect("connect")
     }
 
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.hub.ledger().size()
     }
 
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -166,7 +173,7 @@ impl TestServer {
 }
 
 /// Reads `n` entries from a stream, failing after `secs`.
-pub async fn take(stream: &mut tonic::Streaming<pb::LedgerEntry>, n: usize, secs: u64) -> Vec<pb::LedgerEntry> {
+pub(crate) async fn take(stream: &mut tonic::Streaming<pb::LedgerEntry>, n: usize, secs: u64) -> Vec<pb::LedgerEntry> {
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while out.len() < n {
@@ -180,14 +187,14 @@ pub async fn take(stream: &mut tonic::Streaming<pb::LedgerEntry>, n: usize, secs
 }
 
 /// Asserts that nothing arrives on `stream` within `millis`.
-pub async fn nothing_within(stream: &mut tonic::Streaming<pb::LedgerEntry>, millis: u64) {
+pub(crate) async fn nothing_within(stream: &mut tonic::Streaming<pb::LedgerEntry>, millis: u64) {
     if let Ok(got) = tokio::time::timeout(Duration::from_millis(millis), stream.message()).await {
         panic!("expected nothing, got {got:?}");
     }
 }
 
 /// The alert id inside a ledger entry.
-pub fn alert_id(e: &pb::LedgerEntry) -> String {
+pub(crate) fn alert_id(e: &pb::LedgerEntry) -> String {
     use prost::Message;
     let entry = isthmus::ledger::entry::decode(&e.entry).expect("entry decodes");
     match entry.body {
@@ -200,7 +207,7 @@ pub fn alert_id(e: &pb::LedgerEntry) -> String {
     }
 }
 
-pub fn subscribe_req(from: u64) -> pb::SubscribeRequest {
+pub(crate) fn subscribe_req(from: u64) -> pb::SubscribeRequest {
     pb::SubscribeRequest {
         from_index: from,
         filter: None,
@@ -209,10 +216,10 @@ pub fn subscribe_req(from: u64) -> pb::SubscribeRequest {
 }
 
 /// xorshift64*: a seeded, dependency-free PRNG for randomised tests.
-pub struct Prng(pub u64);
+pub(crate) struct Prng(pub u64);
 
 impl Prng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -220,12 +227,12 @@ impl Prng {
     }
 
     /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
     /// Uniform in `lo..=hi`.
-    pub fn millis(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 }
