@@ -34,6 +34,27 @@ async fn tail(dir: &std::path::Path, s: &TestServer, extra: &[&str]) -> Output {
     isthmus_as_pa(dir, s, &args).await
 }
 
+/// Appends `env` from CO to PA straight to the ledger, behind ingest's back
+/// (as a dishonest or an old hub would); returns its index.
+async fn append_unchecked(s: &TestServer, fed: &isthmus::devcerts::DevFederation, env: pb::Envelope, id: &str) -> u64 {
+    let submission = pb::Submission {
+        envelope: Some(env),
+        principal: "CO".into(),
+        tls_spki_sha256: principal(fed, "CO").tls.spki.to_vec(),
+        accepted: Some(now_ts()),
+        recipients: vec!["PA".into()],
+        salt: vec![0; 16],
+    };
+    let at = s.size();
+    s.hub
+        .ledger()
+        .append(NewEntry::submission(submission, id, i64::MAX))
+        .await
+        .expect("append")
+        .expect("in time");
+    at
+}
+
 #[tokio::test]
 async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
     let fed = federation();
@@ -56,21 +77,7 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
         &isthmus::crypto::SigningKey::generate(),
     );
     forged.signatures[0].sig = other.signatures[0].sig.clone();
-    let submission = pb::Submission {
-        envelope: Some(forged),
-        principal: "CO".into(),
-        tls_spki_sha256: principal(&fed, "CO").tls.spki.to_vec(),
-        accepted: Some(now_ts()),
-        recipients: vec!["PA".into()],
-        salt: vec![0; 16],
-    };
-    let at = s.size();
-    s.hub
-        .ledger()
-        .append(NewEntry::submission(submission, "forged", i64::MAX))
-        .await
-        .expect("append behind ingest's back")
-        .expect("in time");
+    let at = append_unchecked(&s, &fed, forged, "forged").await;
 
     let out = tail(dir.path(), &s, &[]).await;
     assert_eq!(out.status.code(), Some(1), "a forged alert is an integrity failure");
@@ -219,21 +226,7 @@ async fn terminal_codes_in_stored_text_are_printed_escaped() {
     let s = TestServer::start(fed.clone()).await;
     let mut a = alert("old", "CO", &["PA"]);
     a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED forged".into();
-    let submission = pb::Submission {
-        envelope: Some(sealed(&fed, "CO", &a)),
-        principal: "CO".into(),
-        tls_spki_sha256: principal(&fed, "CO").tls.spki.to_vec(),
-        accepted: Some(now_ts()),
-        recipients: vec!["PA".into()],
-        salt: vec![0; 16],
-    };
-    let at = s.size();
-    s.hub
-        .ledger()
-        .append(NewEntry::submission(submission, "old", i64::MAX))
-        .await
-        .expect("append as an old hub would have")
-        .expect("in time");
+    let at = append_unchecked(&s, &fed, sealed(&fed, "CO", &a), "old").await;
     for json in [false, true] {
         let mut args = vec!["get", "--no-verify"];
         if json {
