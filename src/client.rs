@@ -67,17 +67,21 @@ pub async fn channel(server: &str, config: rustls::ClientConfig) -> Result<Chann
             }
         }))
         .await
-        .map_err(|e| Error::Tls(format!("connecting to {server}: {}", error_chain(&e))))?;
+        .map_err(|e| Error::Connect(format!("connecting to {server}: {}", error_chain(&e))))?;
     Ok(channel)
 }
 
-/// The whole `source()` chain of an error on one line.
+/// The whole `source()` chain of an error on one line, each reason once
+/// (an `io::Error` wrapping a TLS alert displays the alert itself too).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let reason = s.to_string();
+        if !out.ends_with(&reason) {
+            out.push_str(": ");
+            out.push_str(&reason);
+        }
         cur = s.source();
     }
     out
@@ -86,6 +90,21 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Layer(&'static str, #[source] Option<Box<Layer>>);
+
+    #[test]
+    fn error_chains_say_each_reason_once() {
+        let alert = Layer("invalid peer certificate: UnknownIssuer", None);
+        let io = Layer("invalid peer certificate: UnknownIssuer", Some(Box::new(alert)));
+        let top = Layer("transport error", Some(Box::new(io)));
+        assert_eq!(
+            error_chain(&top),
+            "transport error: invalid peer certificate: UnknownIssuer"
+        );
+    }
 
     #[test]
     fn server_addresses() {

@@ -331,10 +331,17 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Refuses private key files (the TLS key and the log key) that the
-    /// group or others can read; under `--dev` (whose files come from git,
+    /// Refuses files under certs-dev/ outside `--dev`, then private key
+    /// files (the TLS key and the log key) that the group or others can
+    /// read; under `--dev` (whose files come from git,
     /// which does not keep modes) it only warns.
     fn check_key_files(&self) -> Result<()> {
+        // The DEV ONLY refusal first: a clone's certs-dev/ keys are 0644, and
+        // "chmod 600" would be the wrong advice for them.
+        let f = &self.files;
+        for path in [&f.ca, &f.cert, &f.key, &f.roster, &f.roster_approvals, &f.log_key] {
+            refuse_dev_material(self.dev, path, false)?;
+        }
         for path in [&self.files.key, &self.files.log_key] {
             if let Err(why) = crate::secret::check_private(path) {
                 match self.dev {
@@ -467,5 +474,40 @@ mod tests {
             "by mark"
         );
         assert!(refuse_dev_material(true, Path::new("certs-dev/ca.pem"), true).is_ok());
+    }
+
+    #[test]
+    fn dev_material_is_named_before_key_file_modes() {
+        // As in a fresh clone: certs-dev/ keys readable by all (git keeps no
+        // modes). Without --dev the refusal is about DEV ONLY, not chmod.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dev = dir.path().join(DEV_CERTS_DIR);
+        std::fs::create_dir(&dev).expect("mkdir");
+        let file = |name: &str| {
+            let p = dev.join(name);
+            std::fs::write(&p, "x").expect("write");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            }
+            Some(p)
+        };
+        let o = Overrides {
+            ca: file("ca.pem"),
+            cert: file("server.pem"),
+            key: file("server.key.pem"),
+            roster: file("roster.toml"),
+            roster_approvals: file("roster.approvals"),
+            log_key: file("log.key"),
+            ..Overrides::default()
+        };
+        let e = Settings::resolve(&o).expect_err("dev material without --dev");
+        assert!(e.to_string().contains("DEV ONLY"), "{e}");
+        assert!(!e.to_string().contains("chmod"), "{e}");
+        assert!(
+            Settings::resolve(&Overrides { dev: true, ..o }).is_ok(),
+            "--dev only warns"
+        );
     }
 }

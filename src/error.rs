@@ -28,6 +28,9 @@ pub enum Error {
     /// Certificates or keys are unusable.
     #[error("TLS material: {0}")]
     Tls(String),
+    /// A client could not reach the hub or complete the TLS handshake.
+    #[error("{0}")]
+    Connect(String),
     /// The roster is malformed or inconsistent.
     #[error(transparent)]
     Roster(#[from] crate::roster::RosterError),

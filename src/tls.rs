@@ -2,8 +2,9 @@
 //! and the mapping from a peer certificate to its SPKI hash.
 //!
 //! The server requires a client certificate chaining to the federation CA
-//! (rustls' WebPKI client verifier: signature chain, validity period, key
-//! usage); anything else fails the handshake. Which roster principal a
+//! (rustls' WebPKI client verifier: signature chain, validity period, and
+//! an Extended Key Usage allowing client authentication; webpki does not
+//! check the Key Usage bits); anything else fails the handshake. Which roster principal a
 //! verified certificate speaks for is decided by the SHA-256 of its DER
 //! SubjectPublicKeyInfo — never by parsing a distinguished name. TLS 1.3
 //! only.

@@ -111,7 +111,7 @@ pub enum Reason {
     #[error("ingest would refuse it: {0}")]
     Refused(PublishError),
     /// The alert signature fails the project's Ed25519 rule.
-    #[error("alert signature does not verify under roster key {key_id} (the ingest rule, ZIP-215)")]
+    #[error("alert signature does not verify under roster key {key_id} (not even under the audit's cofactored ZIP-215 rule, which accepts everything ingest accepts)")]
     BadSignature {
         /// The key id of the roster key.
         key_id: String,

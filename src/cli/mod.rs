@@ -133,7 +133,7 @@ enum Command {
     },
     /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and OUT.pub.pem.
     Keygen {
-        /// Output path prefix.
+        /// Output path prefix: writes PREFIX.key.pem (0600) and PREFIX.pub.pem.
         #[arg(long)]
         out: PathBuf,
     },
@@ -389,8 +389,13 @@ async fn whoami(cli: &Cli) -> Result<(), Failure> {
 
 fn keygen(out: &std::path::Path) -> Result<(), Failure> {
     let key = SigningKey::generate();
-    let secret = out.with_extension("key.pem");
-    let public = out.with_extension("pub.pem");
+    // Suffixes appended, so a prefix such as `co.2027` keeps its dot.
+    let with_suffix = |suffix: &str| {
+        let mut name = out.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let (secret, public) = (with_suffix(".key.pem"), with_suffix(".pub.pem"));
     for p in [&secret, &public] {
         if p.exists() {
             return Err(anyhow::anyhow!("{} exists; refusing to overwrite a key", p.display()).into());

@@ -6,8 +6,9 @@
 //!
 //! The overall status `""` and `isthmus.v1.Isthmus` are SERVING while the
 //! ledger accepts appends; NOT_SERVING once a commit has failed (the hub
-//! then refuses publishes until restarted) and while the hub drains on
-//! shutdown.
+//! then refuses publishes until restarted), while free disk is below the
+//! floor (publishes answer RESOURCE_EXHAUSTED, reads go on) and while the
+//! hub drains on shutdown.
 
 use super::caller::authenticate_read;
 use super::hub::Hub;

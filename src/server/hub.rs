@@ -63,8 +63,13 @@ impl Hub {
                     .append(entry)
                     .await?
                     .map_err(|late| refused(&format!("{late}; the hub's clock is behind its ledger")))?;
+                let (index, new) = match appended {
+                    Appended::New(index, _) => (index, true),
+                    Appended::Existing(index) => (index, false),
+                };
                 tracing::info!(
-                    ?appended,
+                    index,
+                    new,
                     version = opened.roster.terms().version,
                     approvals,
                     "roster entry appended"

@@ -101,6 +101,13 @@ pub enum Refusal {
         /// Asked new size.
         new: u64,
     },
+    /// The hub is shutting down while a stream is open: the stream is cut
+    /// short, and says where to resume (UNAVAILABLE, so clients retry).
+    #[error("the hub is shutting down; reconnect and resume with from_index {resume_from}")]
+    ShuttingDown {
+        /// The first index this stream has not yet delivered or skipped.
+        resume_from: u64,
+    },
     /// The hub could not do its part (storage): its fault, not the caller's.
     #[error("the hub could not read its ledger; retry later")]
     Hub(#[source] Error),
@@ -126,6 +133,7 @@ impl From<Refusal> for Status {
             | Refusal::OldSize { .. } => Code::InvalidArgument,
             Refusal::NotFound => Code::NotFound,
             Refusal::CheckpointLate => Code::DeadlineExceeded,
+            Refusal::ShuttingDown { .. } => Code::Unavailable,
             Refusal::Hub(e) => return hub_fault(e, "the hub could not read its ledger; retry later"),
         };
         Status::new(code, r.to_string())

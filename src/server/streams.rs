@@ -1,7 +1,8 @@
 //! Long-lived streams, counted per principal. Subscribe, health `Watch`
 //! and reflection streams stay open for as long as the client likes, each
 //! holding a task and buffers in the hub; one principal could open
-//! thousands of them (16 per connection times its connections) and the hub
+//! thousands of them (max_concurrent_streams_per_connection, 64 by
+//! default, times its connections) and the hub
 //! would run out of memory. This layer, in front of every service, gives
 //! each such stream one of its principal's [`Slots`] for as long as the
 //! response body lives, and answers RESOURCE_EXHAUSTED when the principal

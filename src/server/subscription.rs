@@ -126,7 +126,15 @@ impl Subscription {
     async fn run(mut self) {
         let mut size = self.hub.ledger().watch_size();
         loop {
-            if *self.stopping.borrow() || self.until.is_some_and(|u| self.cursor >= u) {
+            if self.until.is_some_and(|u| self.cursor >= u) {
+                return;
+            }
+            if *self.stopping.borrow() {
+                // Not OK: the stream did not end where the subscriber asked.
+                let why = Refusal::ShuttingDown {
+                    resume_from: self.cursor,
+                };
+                let _ = self.tx.send(Err(why.into())).await;
                 return;
             }
             if self.cursor < *size.borrow_and_update() {
@@ -141,7 +149,7 @@ impl Subscription {
             }
             tokio::select! {
                 r = size.changed() => if r.is_err() { return },
-                _ = self.stopping.changed() => return,
+                r = self.stopping.changed() => if r.is_err() { return },
                 _ = self.tx.closed() => return,
             }
         }

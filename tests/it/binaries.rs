@@ -119,7 +119,8 @@ async fn officers_publish_tail_and_get_through_the_cli() {
 #[test]
 fn keygen_writes_a_usable_key_pair_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().expect("tmp");
-    let prefix = dir.path().join("co-2027");
+    // A dot in the prefix is kept, not taken for an extension.
+    let prefix = dir.path().join("co.2027");
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_isthmus"))
             .arg("keygen")
@@ -130,8 +131,8 @@ fn keygen_writes_a_usable_key_pair_and_refuses_to_overwrite() {
     };
     let out = run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let secret = std::fs::read_to_string(dir.path().join("co-2027.key.pem")).expect("secret");
-    let public = std::fs::read_to_string(dir.path().join("co-2027.pub.pem")).expect("public");
+    let secret = std::fs::read_to_string(dir.path().join("co.2027.key.pem")).expect("secret");
+    let public = std::fs::read_to_string(dir.path().join("co.2027.pub.pem")).expect("public");
     let key = isthmus::crypto::SigningKey::from_pkcs8_pem(&secret).expect("pkcs8");
     assert_eq!(
         isthmus::crypto::PublicKey::from_spki_pem(&public).expect("spki"),

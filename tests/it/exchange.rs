@@ -257,3 +257,33 @@ async fn whoami_names_the_certificate_holder() {
     assert_eq!(me.tls_spki_sha256, hex::encode(principal(&s.fed, "AUDITOR").tls.spki));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_ends_an_open_subscription_with_unavailable_and_a_resume_point() {
+    let s = TestServer::start(federation()).await;
+    let mut co = s.client("CO").await;
+    let index = co
+        .publish(sealed(&s.fed, "CO", &alert("before-stop", "CO", &["PA"])))
+        .await
+        .expect("publish")
+        .into_inner()
+        .index;
+    let mut stream = s
+        .client("PA")
+        .await
+        .subscribe(subscribe_req(index))
+        .await
+        .expect("subscribe")
+        .into_inner();
+    assert_eq!(alert_id(&take(&mut stream, 1, 10).await[0]), "before-stop");
+    let stopping = tokio::spawn(s.stop());
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+        .await
+        .expect("the stream ends when the hub stops");
+    // A clean OK would tell the subscriber its stream is complete; it is not.
+    let status = end.expect_err("not a clean end");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let resume = format!("from_index {}", index + 1);
+    assert!(status.message().contains(&resume), "{status:?}");
+    stopping.await.expect("hub stopped");
+}
