@@ -21,11 +21,13 @@ mod proofs;
 pub mod seeds;
 mod text;
 mod wire;
+mod witness;
 
 pub use export::export;
 pub use proofs::proof;
 pub use text::{alert_file, checkpoint, note, receipt, roster_toml};
 pub use wire::{alert_payload, audit_rules, envelope};
+pub use witness::witness_request;
 
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
@@ -42,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("export", export),
     ("alert_file", alert_file),
     ("roster_toml", roster_toml),
+    ("witness_request", witness_request),
 ];
 
 /// A reader of fixed-size values from fuzz input; past the end it yields zeros.

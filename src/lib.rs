@@ -45,6 +45,7 @@
 //! | [`server`] | the hub: services, limits, health, reflection, serving |
 //! | [`time`] | Unix seconds and protobuf timestamps |
 //! | [`tls`] | rustls configurations (ring provider, TLS 1.3) |
+//! | [`witness`] | C2SP witnesses: cosignatures, `add-checkpoint`, the witness and its store |
 //!
 //! Private: `codec` (size-limited protobuf codec), `error`, `hash`
 //! (SHA-256), `ids` (checked identifiers, re-exported below), `secret`
@@ -81,6 +82,7 @@ pub mod server;
 mod text;
 pub mod time;
 pub mod tls;
+pub mod witness;
 
 pub use error::{Error, Result};
 pub use ids::{AlertId, CountrySet, IdError, PrincipalId};

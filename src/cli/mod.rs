@@ -7,6 +7,7 @@ mod identity;
 mod ledger_cmds;
 mod output;
 mod verify;
+mod witness;
 
 use crate::client::{self, error_chain};
 use crate::crypto::SigningKey;
@@ -137,6 +138,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run or set up a C2SP witness that cosigns the hub's checkpoints.
+    Witness {
+        #[command(subcommand)]
+        command: witness::WitnessCommand,
+    },
     /// Generate DEV ONLY certificates, keys and roster for 20 delegations and an auditor.
     DevCerts {
         /// Output folder.
@@ -247,6 +253,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             check,
         } => get(&cli, *index, publisher.as_deref(), id.as_deref(), check).await,
         Command::Whoami => whoami(&cli).await,
+        Command::Witness { command } => witness::run(command).await,
         Command::Health { service } => health(&cli, service).await,
         Command::RosterApprove { file } => roster_approve(&cli, file),
     }

@@ -53,6 +53,7 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
     out.extend((0u8..5).map(|op| ("export", vec![op, op, 7, 0, 1, b'x'])));
     out.push(("proof", (0u8..=255).collect()));
     out.push(("proof", vec![0; 300]));
+    out.extend(super::witness::seeds().into_iter().map(|s| ("witness_request", s)));
     out
 }
 

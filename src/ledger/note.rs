@@ -34,9 +34,9 @@ use rand_core::{OsRng, RngCore};
 /// Signature-type byte for Ed25519 in key IDs and key strings.
 const ALG_ED25519: u8 = 0x01;
 /// Start of every signature line: EM DASH, space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 /// Prefix of private key strings.
-const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
+pub(crate) const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
 /// Signature lines accepted per note (the spec requires at least 16).
 pub const MAX_SIGNATURES: usize = 100;
 
@@ -114,12 +114,72 @@ impl fmt::Debug for NoteSigner {
     }
 }
 
+/// A named Ed25519 signing key whose key ID is for signature type `alg`:
+/// what note signers (0x01) and cosigners (0x04) share.
+#[derive(Clone)]
+pub(crate) struct NamedKey {
+    pub(crate) name: String,
+    pub(crate) key_id: u32,
+    pub(crate) key: SigningKey,
+}
+
+impl NamedKey {
+    /// The key of 32-byte `seed` named `name`.
+    pub(crate) fn from_seed(alg: u8, name: &str, seed: [u8; 32]) -> Result<Self, NoteError> {
+        check_name(name)?;
+        let key = SigningKey::from(seed);
+        let public: [u8; 32] = VerificationKey::from(&key).into();
+        Ok(Self {
+            name: name.to_owned(),
+            key_id: key_id_for(alg, name, &public),
+            key,
+        })
+    }
+
+    /// Parses `PRIVATE+KEY+name+hex8(keyid)+base64(alg||seed)`.
+    pub(crate) fn from_private_key(alg: u8, s: &str) -> Result<Self, NoteError> {
+        let rest = s.strip_prefix(PRIVATE_PREFIX).ok_or(NoteError::MalformedPrivateKey {
+            reason: "missing PRIVATE+KEY+ prefix",
+        })?;
+        let f = parse_key_fields_for(alg, rest).map_err(|reason| NoteError::MalformedPrivateKey { reason })?;
+        let named = Self::from_seed(alg, f.name, f.key)?;
+        check_key_id_for(alg, f.name, f.key_id, &named.public_key())?;
+        Ok(named)
+    }
+
+    /// A fresh key from the OS RNG and its private key string (a secret).
+    pub(crate) fn generate(alg: u8, name: &str) -> Result<(Self, String), NoteError> {
+        let mut seed = [0u8; 32];
+        OsRng
+            .try_fill_bytes(&mut seed)
+            .map_err(|e| NoteError::Rng(e.to_string()))?;
+        let named = Self::from_seed(alg, name, seed)?;
+        let private = format!("{PRIVATE_PREFIX}{}", format_key_for(alg, name, named.key_id, &seed));
+        Ok((named, private))
+    }
+
+    /// The 32-byte public key.
+    pub(crate) fn public_key(&self) -> [u8; 32] {
+        VerificationKey::from(&self.key).into()
+    }
+}
+
+impl From<NamedKey> for NoteSigner {
+    fn from(k: NamedKey) -> Self {
+        NoteSigner {
+            name: k.name,
+            key_id: k.key_id,
+            key: k.key,
+        }
+    }
+}
+
 /// Whether `name` is a valid key name (see module docs).
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NoteError> {
     if is_valid_name(name) {
         Ok(())
     } else {
@@ -129,9 +189,15 @@ fn check_name(name: &str) -> Result<(), NoteError> {
 
 /// Key ID of an Ed25519 key: `SHA-256(name || 0x0A || 0x01 || key)[..4]`, big-endian.
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    key_id_for(ALG_ED25519, name, public_key)
+}
+
+/// Key ID for signature type `alg`: `SHA-256(name || 0x0A || alg || key)[..4]`
+/// (0x01 notes, 0x04 `cosignature/v1`).
+pub(crate) fn key_id_for(alg: u8, name: &str, public_key: &[u8; 32]) -> u32 {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(name.as_bytes());
-    ctx.update(&[b'\n', ALG_ED25519]);
+    ctx.update(&[b'\n', alg]);
     ctx.update(public_key);
     let d = ctx.finish();
     // A SHA-256 digest is 32 bytes, so it always has a 4-byte prefix.
@@ -140,15 +206,15 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
 }
 
 /// The three `+`-separated fields of a key string after any prefix.
-struct KeyFields<'a> {
-    name: &'a str,
-    key_id: u32,
-    key: [u8; 32],
+pub(crate) struct KeyFields<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) key_id: u32,
+    pub(crate) key: [u8; 32],
 }
 
-/// Parse `name+hex8+base64(0x01||32 bytes)`; errors are plain reasons so that
+/// Parse `name+hex8+base64(alg||32 bytes)`; errors are plain reasons so that
 /// callers can decide whether the string may be shown.
-fn parse_key_fields(s: &str) -> Result<KeyFields<'_>, &'static str> {
+pub(crate) fn parse_key_fields_for(alg: u8, s: &str) -> Result<KeyFields<'_>, &'static str> {
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err("expected three '+'-separated fields");
@@ -158,11 +224,24 @@ fn parse_key_fields(s: &str) -> Result<KeyFields<'_>, &'static str> {
     }
     let key_id = parse_hex8(hex).ok_or("key ID is not 8 lower-case hex digits")?;
     let raw = B64.decode(b64).map_err(|_| "key is not valid padded base64")?;
-    let Some((&ALG_ED25519, key)) = raw.split_first() else {
-        return Err("key does not start with the Ed25519 type byte 0x01");
+    let key = match raw.split_first() {
+        Some((t, key)) if *t == alg => key,
+        _ if alg == ALG_ED25519 => return Err("key does not start with the Ed25519 type byte 0x01"),
+        _ => return Err("key does not start with the cosignature/v1 type byte 0x04"),
     };
     let key: [u8; 32] = key.try_into().map_err(|_| "Ed25519 key is not 32 bytes")?;
     Ok(KeyFields { name, key_id, key })
+}
+
+/// A verifier key string of type `alg` as (name, key ID, key), the key ID
+/// checked against name and key.
+pub(crate) fn parse_verifier_key(alg: u8, s: &str) -> Result<(String, u32, [u8; 32]), NoteError> {
+    let f = parse_key_fields_for(alg, s).map_err(|reason| NoteError::MalformedVerifierKey {
+        key: s.to_owned(),
+        reason,
+    })?;
+    check_key_id_for(alg, f.name, f.key_id, &f.key)?;
+    Ok((f.name.to_owned(), f.key_id, f.key))
 }
 
 fn parse_hex8(hex: &str) -> Option<u32> {
@@ -174,8 +253,8 @@ fn parse_hex8(hex: &str) -> Option<u32> {
     }
 }
 
-fn check_key_id(name: &str, claimed: u32, public_key: &[u8; 32]) -> Result<(), NoteError> {
-    let computed = key_id(name, public_key);
+pub(crate) fn check_key_id_for(alg: u8, name: &str, claimed: u32, public_key: &[u8; 32]) -> Result<(), NoteError> {
+    let computed = key_id_for(alg, name, public_key);
     if computed == claimed {
         Ok(())
     } else {
@@ -188,9 +267,14 @@ fn check_key_id(name: &str, claimed: u32, public_key: &[u8; 32]) -> Result<(), N
 }
 
 fn format_key(name: &str, key_id: u32, key: &[u8; 32]) -> String {
-    let mut raw = [0u8; 33];
-    raw[0] = ALG_ED25519;
-    raw[1..].copy_from_slice(key);
+    format_key_for(ALG_ED25519, name, key_id, key)
+}
+
+/// `name+hex8(key_id)+base64(alg||key)`.
+pub(crate) fn format_key_for(alg: u8, name: &str, key_id: u32, key: &[u8; 32]) -> String {
+    let mut raw = Vec::with_capacity(33);
+    raw.push(alg);
+    raw.extend_from_slice(key);
     format!("{name}+{key_id:08x}+{}", B64.encode(raw))
 }
 
@@ -198,15 +282,11 @@ impl NoteVerifier {
     /// Parse a verifier key string `name+hex8(keyid)+base64(0x01||pubkey)`,
     /// checking that the key ID matches name and key.
     pub fn from_key(s: &str) -> Result<Self, NoteError> {
-        let f = parse_key_fields(s).map_err(|reason| NoteError::MalformedVerifierKey {
-            key: s.to_owned(),
-            reason,
-        })?;
-        check_key_id(f.name, f.key_id, &f.key)?;
+        let (name, key_id, public_key) = parse_verifier_key(ALG_ED25519, s)?;
         Ok(Self {
-            name: f.name.to_owned(),
-            key_id: f.key_id,
-            public_key: f.key,
+            name,
+            key_id,
+            public_key,
         })
     }
 
@@ -249,36 +329,13 @@ impl fmt::Display for NoteVerifier {
 impl NoteSigner {
     /// Parse a private key string `PRIVATE+KEY+name+hex8(keyid)+base64(0x01||seed)`.
     pub fn from_private_key(s: &str) -> Result<Self, NoteError> {
-        let rest = s.strip_prefix(PRIVATE_PREFIX).ok_or(NoteError::MalformedPrivateKey {
-            reason: "missing PRIVATE+KEY+ prefix",
-        })?;
-        let f = parse_key_fields(rest).map_err(|reason| NoteError::MalformedPrivateKey { reason })?;
-        let signer = Self::from_seed(f.name, f.key)?;
-        check_key_id(f.name, f.key_id, &signer.public_key())?;
-        Ok(signer)
+        NamedKey::from_private_key(ALG_ED25519, s).map(Self::from)
     }
 
     /// Generate a fresh key from the OS RNG; returns the signer and its
     /// private key string (a secret: store it, never log it).
     pub fn generate(name: &str) -> Result<(Self, String), NoteError> {
-        let mut seed = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(|e| NoteError::Rng(e.to_string()))?;
-        let signer = Self::from_seed(name, seed)?;
-        let private = format!("{PRIVATE_PREFIX}{}", format_key(name, signer.key_id, &seed));
-        Ok((signer, private))
-    }
-
-    fn from_seed(name: &str, seed: [u8; 32]) -> Result<Self, NoteError> {
-        check_name(name)?;
-        let key = SigningKey::from(seed);
-        let public: [u8; 32] = VerificationKey::from(&key).into();
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: key_id(name, &public),
-            key,
-        })
+        NamedKey::generate(ALG_ED25519, name).map(|(k, private)| (Self::from(k), private))
     }
 
     fn public_key(&self) -> [u8; 32] {
@@ -327,7 +384,7 @@ impl NoteSigner {
     }
 }
 
-fn check_text(text: &str) -> Result<(), NoteError> {
+pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     let reason = if text.is_empty() {
         "text is empty"
     } else if !text.ends_with('\n') {
@@ -349,13 +406,13 @@ fn malformed(reason: impl Into<String>) -> NoteError {
 }
 
 /// A parsed signature line.
-struct SigLine<'a> {
-    name: &'a str,
-    key_id: u32,
-    sig: Vec<u8>,
+pub(crate) struct SigLine<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) key_id: u32,
+    pub(crate) sig: Vec<u8>,
 }
 
-fn parse_sig_line(line: &str, n: usize) -> Result<SigLine<'_>, NoteError> {
+pub(crate) fn parse_sig_line(line: &str, n: usize) -> Result<SigLine<'_>, NoteError> {
     let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
         malformed(format!(
             "signature line {n} does not start with an em dash (U+2014) and a space"
@@ -382,7 +439,7 @@ fn parse_sig_line(line: &str, n: usize) -> Result<SigLine<'_>, NoteError> {
 }
 
 /// Split a note into text (with its final newline) and signature block.
-fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
+pub(crate) fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
     if has_control_chars(note) {
         return Err(malformed("contains an ASCII control character other than newline"));
     }

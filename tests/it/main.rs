@@ -23,3 +23,4 @@ mod roster_changes;
 mod streams;
 mod tls_matrix;
 mod util;
+mod witness;
