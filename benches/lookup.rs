@@ -24,6 +24,7 @@ fn bench(c: &mut Criterion) {
         key: Arc::new(fed.log.clone()),
         checkpoint_interval: Duration::from_secs(1),
         min_free_disk_bytes: 0,
+        witnesses: Vec::new(),
     };
     let member = |id: &str| fed.principals.iter().find(|p| p.member.id.as_str() == id).expect(id);
     let hub = rt.block_on(async {

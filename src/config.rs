@@ -175,6 +175,18 @@ struct File {
     log: LogSection,
     #[serde(default)]
     limits: ServeOptions,
+    /// Witnesses asked to cosign each checkpoint.
+    #[serde(default, rename = "witness")]
+    witnesses: Vec<WitnessSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessSection {
+    /// cosignature/v1 verifier key.
+    key: String,
+    /// `host:port` of its POST /add-checkpoint.
+    addr: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +282,8 @@ pub struct Settings {
     pub min_free_disk_bytes: u64,
     /// Connection and call limits.
     pub limits: ServeOptions,
+    /// Witnesses asked to cosign each checkpoint.
+    pub witnesses: Vec<crate::server::WitnessTarget>,
 }
 
 impl Settings {
@@ -325,6 +339,15 @@ impl Settings {
             ),
             min_free_disk_bytes: file.log.min_free_disk_bytes.unwrap_or(DEFAULT_MIN_FREE_DISK_BYTES),
             limits: file.limits,
+            witnesses: file
+                .witnesses
+                .into_iter()
+                .map(|w| {
+                    let key = crate::witness::CosignatureVerifier::from_key(&w.key)
+                        .map_err(|e| Error::Config(format!("[[witness]] key: {e}")))?;
+                    Ok(crate::server::WitnessTarget { key, addr: w.addr })
+                })
+                .collect::<Result<_>>()?,
         };
         settings.limits.check()?;
         settings.check_key_files()?;
@@ -474,6 +497,24 @@ mod tests {
             "by mark"
         );
         assert!(refuse_dev_material(true, Path::new("certs-dev/ca.pem"), true).is_ok());
+    }
+
+    #[test]
+    fn witnesses_are_listed_with_checked_keys() {
+        let key = crate::witness::Cosigner::generate("w.example/1")
+            .expect("key")
+            .0
+            .verifier();
+        let text = format!("dev = true\n[[witness]]\nkey = \"{key}\"\naddr = \"127.0.0.1:7380\"\n");
+        let s = with_file(&text, Overrides::default()).expect("settings");
+        assert_eq!(s.witnesses.len(), 1);
+        assert_eq!(
+            (s.witnesses[0].key.name(), s.witnesses[0].addr.as_str()),
+            ("w.example/1", "127.0.0.1:7380")
+        );
+        let note_key = "dev = true\n[[witness]]\nkey = \"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW\"\naddr = \"x:1\"\n";
+        let e = with_file(note_key, Overrides::default()).expect_err("a note key is not a witness key");
+        assert!(e.to_string().contains("[[witness]] key"), "{e}");
     }
 
     #[test]

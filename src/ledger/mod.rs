@@ -133,6 +133,11 @@ impl Ledger {
         self.checkpoint.borrow().clone()
     }
 
+    /// The latest signed checkpoint, as it changes.
+    pub fn watch_checkpoint(&self) -> checkpointer::Latest {
+        self.checkpoint.clone()
+    }
+
     /// Waits (at most `limit`) for a signed checkpoint of at least `min_size`.
     pub async fn checkpoint_at_least(&self, min_size: u64, limit: Duration) -> Option<Arc<SignedCheckpoint>> {
         let mut rx = self.checkpoint.clone();

@@ -2,6 +2,7 @@
 //! roster in force, and publish / read with the access policy applied.
 
 use super::disk::DiskFloor;
+use super::witnessing::{self, WitnessTarget};
 use crate::crypto::queue::VerifyQueue;
 use crate::crypto::Rule;
 use crate::error::{Error, Result};
@@ -29,6 +30,8 @@ pub struct LogOptions {
     /// Publishes are refused while fewer bytes are free on the ledger's
     /// file system ([`DiskFloor`]).
     pub min_free_disk_bytes: u64,
+    /// Witnesses asked to cosign each checkpoint (none: not witnessed).
+    pub witnesses: Vec<WitnessTarget>,
 }
 
 /// Shared state behind every connection.
@@ -37,6 +40,7 @@ pub struct Hub {
     disk: DiskFloor,
     verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
+    cosigned: witnessing::Latest,
 }
 
 impl Hub {
@@ -77,7 +81,9 @@ impl Hub {
                 opened.roster
             }
         };
+        let cosigned = witnessing::start(ledger.clone(), log.witnesses.clone());
         Ok(Hub {
+            cosigned,
             ledger,
             disk: DiskFloor::new(data_dir, log.min_free_disk_bytes),
             verifier: VerifyQueue::start()?,
@@ -88,6 +94,15 @@ impl Hub {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// The note to serve for checkpoint `cp`: with the witnesses'
+    /// cosignatures once they have answered for its size.
+    pub fn checkpoint_note(&self, cp: &crate::ledger::checkpoint::SignedCheckpoint) -> String {
+        match self.cosigned.borrow().as_ref() {
+            Some(c) if c.size == cp.checkpoint.size => c.note.clone(),
+            _ => cp.note.clone(),
+        }
     }
 
     /// Why the hub cannot take publishes now, if it cannot: a failed

@@ -18,6 +18,7 @@ mod service;
 pub(crate) mod status;
 mod streams;
 mod subscription;
+mod witnessing;
 
 #[cfg(test)]
 mod need_to_know_props;
@@ -27,6 +28,7 @@ pub use conn::Peer;
 pub use hub::{Hub, LogOptions};
 pub use serve::{runtime, serve, shutdown_signal};
 pub use service::Service;
+pub use witnessing::{Cosigned, WitnessTarget, WITNESS_TIMEOUT};
 
 use crate::codec::MAX_REQUEST_BYTES;
 use crate::error::{Error, Result};

@@ -72,6 +72,7 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()>) -> Re
         key: Arc::new(key),
         checkpoint_interval: s.checkpoint_interval,
         min_free_disk_bytes: s.min_free_disk_bytes,
+        witnesses: s.witnesses.clone(),
     };
     let hub = Arc::new(Hub::open(&s.data_dir, change::seal(&roster, approvals), &log).await?);
     let listener = tokio::net::TcpListener::bind(s.listen)

@@ -145,7 +145,7 @@ impl Isthmus for Service {
         let cp = ledger.checkpoint_at_least(min.max(1), CHECKPOINT_WAIT).await;
         let cp = cp.ok_or(Refusal::CheckpointLate)?;
         Ok(Response::new(pb::CheckpointResponse {
-            note: cp.note.clone(),
+            note: self.hub.checkpoint_note(&cp),
             size: cp.checkpoint.size,
         }))
     }

@@ -158,3 +158,173 @@ async fn a_witness_process_cosigns_a_real_hub_and_keeps_its_state_through_sigkil
     w.kill();
     hub.kill();
 }
+
+/// An in-process witness serving HTTP on 127.0.0.1:0 for `log`.
+struct LocalWitness {
+    witness: std::sync::Arc<isthmus::witness::Witness>,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn local_witness(name: &str, log: &isthmus::ledger::note::NoteVerifier) -> LocalWitness {
+    use isthmus::witness::{Cosigner, Witness, WitnessStore};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = WitnessStore::open(dir.path()).expect("store");
+    let cosigner = Cosigner::generate(name).expect("key").0;
+    let witness = std::sync::Arc::new(Witness::new(cosigner, vec![log.clone()], store));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(http::serve(listener, witness.clone(), None, std::future::pending()));
+    LocalWitness {
+        witness,
+        addr,
+        _dir: dir,
+    }
+}
+
+fn targets(ws: &[LocalWitness]) -> Vec<isthmus::server::WitnessTarget> {
+    ws.iter()
+        .map(|w| isthmus::server::WitnessTarget {
+            key: w.witness.cosigner().verifier(),
+            addr: w.addr.clone(),
+        })
+        .collect()
+}
+
+/// Names of the witnesses among `ws` whose valid cosignature is on `note`.
+fn cosigners(note: &str, ws: &[LocalWitness]) -> Vec<String> {
+    let text = isthmus::ledger::note::unverified_text(note).expect("note").to_owned();
+    ws.iter()
+        .filter(|w| {
+            let v = w.witness.cosigner().verifier();
+            note.split_inclusive('\n')
+                .any(|l| matches!(v.verify_line(&text, l), Ok(Some(_))))
+        })
+        .map(|w| w.witness.cosigner().name().to_owned())
+        .collect()
+}
+
+/// Polls GetCheckpoint (bounded: 20 s) until `done` holds for its note.
+async fn checkpoint_until(s: &TestServer, done: impl Fn(&str) -> bool) -> String {
+    let mut c = s.client("CO").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let note = checkpoint(&mut c, s.size()).await;
+        if done(&note) || tokio::time::Instant::now() > deadline {
+            return note;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn hub_log(
+    fed: &isthmus::devcerts::DevFederation,
+    witnesses: Vec<isthmus::server::WitnessTarget>,
+) -> isthmus::server::LogOptions {
+    isthmus::server::LogOptions {
+        witnesses,
+        ..log_options(fed)
+    }
+}
+
+#[tokio::test]
+async fn the_hub_serves_checkpoints_cosigned_by_its_witnesses_and_a_dead_one_does_not_block() {
+    let fed = federation();
+    let mut ws = Vec::new();
+    for i in 0..5 {
+        ws.push(local_witness(&format!("w{i}.example/isthmus"), &fed.log.verifier()).await);
+    }
+    let mut t = targets(&ws);
+    t.push(isthmus::server::WitnessTarget {
+        key: isthmus::witness::Cosigner::generate("dead.example/w")
+            .expect("key")
+            .0
+            .verifier(),
+        addr: "127.0.0.1:9".into(),
+    });
+    let roster = fed.roster().expect("roster");
+    let s = TestServer::start_with_log(fed.clone(), roster, Default::default(), Some(hub_log(&fed, t))).await;
+    let mut co = s.client("CO").await;
+    for round in 0..3 {
+        for i in 0..4 {
+            let a = alert(&format!("cw-{round}-{i}"), "CO", &["PA"]);
+            co.publish(sealed(&fed, "CO", &a))
+                .await
+                .expect("publish never waits for witnesses");
+        }
+        let note = checkpoint_until(&s, |n| cosigners(n, &ws).len() == 5).await;
+        assert_eq!(cosigners(&note, &ws).len(), 5, "round {round}: {note}");
+        let log_only =
+            isthmus::ledger::note::open(&note, &[fed.log.verifier()]).expect("the log's signature still opens it");
+        assert_eq!(
+            log_only.unverified_count, 5,
+            "the cosignatures are extra lines, ignored by log-only readers"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_split_view_cannot_collect_a_quorum_on_both_sides() {
+    // Two hubs with the same log key and different histories (an operator
+    // showing history A to some and B to others) share five witnesses.
+    let fed = federation();
+    let mut ws = Vec::new();
+    for i in 0..5 {
+        ws.push(local_witness(&format!("w{i}.example/isthmus"), &fed.log.verifier()).await);
+    }
+    let roster = fed.roster().expect("roster");
+    let a = TestServer::start_with_log(
+        fed.clone(),
+        roster.clone(),
+        Default::default(),
+        Some(hub_log(&fed, targets(&ws))),
+    )
+    .await;
+    let b = TestServer::start_with_log(
+        fed.clone(),
+        roster,
+        Default::default(),
+        Some(hub_log(&fed, targets(&ws))),
+    )
+    .await;
+    for (hub, tag) in [(&a, "A"), (&b, "B")] {
+        let mut co = hub.client("CO").await;
+        for i in 0..3 {
+            let al = alert(&format!("history-{tag}-{i}"), "CO", &["PA"]);
+            co.publish(sealed(&fed, "CO", &al)).await.expect("publish");
+        }
+    }
+    assert_eq!(a.size(), b.size(), "the same size, different roots");
+    // Every witness answers one side first and refuses the other: wait
+    // (bounded) until all five cosignatures are somewhere.
+    let (mut ca_client, mut cb_client) = (a.client("CO").await, b.client("CO").await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (na, nb) = loop {
+        let na = checkpoint(&mut ca_client, a.size()).await;
+        let nb = checkpoint(&mut cb_client, b.size()).await;
+        let placed = cosigners(&na, &ws).len() + cosigners(&nb, &ws).len();
+        if placed >= 5 || tokio::time::Instant::now() > deadline {
+            break (na, nb);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (ca, cb) = (cosigners(&na, &ws), cosigners(&nb, &ws));
+    eprintln!(
+        "split view: history A cosigned by {}, history B by {} of 5",
+        ca.len(),
+        cb.len()
+    );
+    assert!(
+        ca.iter().all(|w| !cb.contains(w)),
+        "no witness cosigned both: {ca:?} {cb:?}"
+    );
+    assert!(ca.len() < 3 || cb.len() < 3, "3 of 5 on both sides: {ca:?} {cb:?}");
+    let evidence: usize = ws
+        .iter()
+        .map(|w| w.witness.store().evidence().expect("evidence").len())
+        .sum();
+    assert!(evidence > 0, "the witnesses shown the other history kept evidence");
+    a.stop().await;
+    b.stop().await;
+}

@@ -74,6 +74,7 @@ pub(crate) fn log_options(fed: &DevFederation) -> server::LogOptions {
         key: Arc::new(fed.log.clone()),
         checkpoint_interval: Duration::from_millis(50),
         min_free_disk_bytes: 0,
+        witnesses: Vec::new(),
     }
 }
 

@@ -1,0 +1,159 @@
+//! The hub asking witnesses to cosign each new checkpoint (C2SP
+//! tlog-witness, over HTTP), in parallel, and serving the checkpoint with
+//! the cosignatures that verify appended to its note.
+//!
+//! Witnessing never blocks publishing: publishes are acknowledged once
+//! durable, checkpoints are signed as before, and GetCheckpoint serves the
+//! log-signed note at once; the cosigned note replaces it when the
+//! witnesses have answered for that size. A witness that is down, slow (10
+//! s) or refuses just adds no line. The hub remembers each witness's last
+//! cosigned size and learns it from the first 409 after a restart, so a
+//! lagging witness catches up with one consistency proof.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::ledger::checkpoint::SignedCheckpoint;
+use crate::ledger::Ledger;
+use crate::witness::{http, AddCheckpoint, Answer, CosignatureVerifier};
+
+/// How long one witness has to answer one checkpoint.
+pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A witness the hub asks: its verifier key and `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessTarget {
+    /// The witness's cosignature/v1 verifier key.
+    pub key: CosignatureVerifier,
+    /// Where its `POST /add-checkpoint` listens (`host:port`, HTTP).
+    pub addr: String,
+}
+
+/// A checkpoint with the cosignatures collected for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosigned {
+    /// The tree size.
+    pub size: u64,
+    /// The log-signed note with one line per witness that cosigned.
+    pub note: String,
+    /// Names of the witnesses whose lines are in `note`.
+    pub witnesses: Vec<String>,
+}
+
+/// The latest cosigned checkpoint, as the service reads it.
+pub(super) type Latest = watch::Receiver<Option<Arc<Cosigned>>>;
+
+/// Starts asking `targets` about every checkpoint `ledger` signs; returns
+/// what they cosigned. With no targets nothing is started.
+pub(super) fn start(ledger: Ledger, targets: Vec<WitnessTarget>) -> Latest {
+    let (tx, rx) = watch::channel(None);
+    if !targets.is_empty() {
+        tokio::spawn(follow(ledger, targets, tx));
+    }
+    rx
+}
+
+async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: watch::Sender<Option<Arc<Cosigned>>>) {
+    let mut known = vec![0u64; targets.len()];
+    let mut latest = ledger.watch_checkpoint();
+    loop {
+        let Some(cp) = latest.borrow_and_update().clone() else {
+            if latest.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        let asks = targets.iter().zip(known.iter().copied()).map(|(t, k)| {
+            let (ledger, cp, t) = (ledger.clone(), cp.clone(), t.clone());
+            tokio::spawn(async move { ask(&ledger, &t, k, &cp).await })
+        });
+        let asks: Vec<_> = asks.collect();
+        let mut note = cp.note.clone();
+        let mut witnesses = Vec::new();
+        for ((slot, t), task) in known.iter_mut().zip(&targets).zip(asks) {
+            let (size, line) = task.await.unwrap_or((*slot, None));
+            *slot = size;
+            if let Some(line) = line {
+                note.push_str(&line);
+                witnesses.push(t.key.name().to_owned());
+            }
+        }
+        tracing::info!(
+            size = cp.checkpoint.size,
+            cosigned = witnesses.len(),
+            of = targets.len(),
+            "checkpoint witnessed"
+        );
+        let cosigned = Cosigned {
+            size: cp.checkpoint.size,
+            note,
+            witnesses,
+        };
+        if out.send(Some(Arc::new(cosigned))).is_err() {
+            return;
+        }
+        if latest.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One witness, one checkpoint: the witness's size afterwards and its line
+/// if it cosigned. A 409 naming a size below the checkpoint is retried
+/// once with a proof from that size.
+async fn ask(ledger: &Ledger, t: &WitnessTarget, known: u64, cp: &SignedCheckpoint) -> (u64, Option<String>) {
+    let size = cp.checkpoint.size;
+    let mut old = known.min(size);
+    for _ in 0..2 {
+        let proof = match old {
+            0 => Ok(Vec::new()),
+            _ => ledger.consistency_proof(old, size),
+        };
+        let Ok(proof) = proof else { return (old, None) };
+        let body = AddCheckpoint {
+            old_size: old,
+            proof,
+            checkpoint: cp.note.clone(),
+        }
+        .to_body();
+        let answer = tokio::time::timeout(WITNESS_TIMEOUT, http::add_checkpoint(&t.addr, body)).await;
+        match answer {
+            Ok(Ok(Answer::Cosigned(lines))) => return (size, verified(t, cp, &lines)),
+            Ok(Ok(Answer::Conflict { size: theirs, .. })) if theirs != old && theirs <= size => old = theirs,
+            Ok(Ok(other)) => {
+                tracing::warn!(
+                    witness = t.key.name(),
+                    status = other.status(),
+                    "witness refused the checkpoint"
+                );
+                return (old, None);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(witness = t.key.name(), error = %e, "witness unreachable");
+                return (old, None);
+            }
+            Err(_) => {
+                tracing::warn!(witness = t.key.name(), "witness did not answer in time");
+                return (old, None);
+            }
+        }
+    }
+    (old, None)
+}
+
+/// The line of `t` among `lines` that verifies over the checkpoint.
+fn verified(t: &WitnessTarget, cp: &SignedCheckpoint, lines: &str) -> Option<String> {
+    let body = cp.checkpoint.to_text();
+    let line = lines
+        .split_inclusive('\n')
+        .find(|l| matches!(t.key.verify_line(&body, l), Ok(Some(_))));
+    if line.is_none() {
+        tracing::warn!(witness = t.key.name(), "witness answered without a valid cosignature");
+    }
+    line.map(|l| match l.ends_with('\n') {
+        true => l.to_owned(),
+        false => format!("{l}\n"),
+    })
+}
