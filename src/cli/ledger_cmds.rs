@@ -102,7 +102,17 @@ pub(super) fn verify_receipt(cli: &Cli, file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(super) async fn checkpoint(cli: &Cli) -> Result<(), Failure> {
+pub(super) async fn checkpoint(cli: &Cli, witnesses: &[String], quorum: Option<usize>) -> Result<(), Failure> {
+    let policy = match witnesses.is_empty() {
+        true => None,
+        false => Some(crate::witness::Quorum {
+            witnesses: witnesses
+                .iter()
+                .map(|k| crate::witness::CosignatureVerifier::from_key(k.trim()).map_err(|e| anyhow!("--witness: {e}")))
+                .collect::<anyhow::Result<_>>()?,
+            quorum: quorum.unwrap_or(witnesses.len()),
+        }),
+    };
     let cp = super::connect(cli)
         .await?
         .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
@@ -117,6 +127,21 @@ pub(super) async fn checkpoint(cli: &Cli) -> Result<(), Failure> {
     };
     print!("{}", cp.note);
     eprintln!("{verdict}");
+    if let Some(policy) = policy {
+        match policy.check(&cp.note) {
+            Ok(cosigned) => eprintln!(
+                "cosigned by {} of the {} witnesses given (quorum {}): {}",
+                cosigned.len(),
+                policy.witnesses.len(),
+                policy.quorum,
+                cosigned.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            Err(e) => {
+                eprintln!("checkpoint REFUSED by the witness policy: {e}");
+                return Err(Failure::Invalid);
+            }
+        }
+    }
     Ok(())
 }
 

@@ -82,7 +82,14 @@ enum Command {
         file: PathBuf,
     },
     /// Print the latest signed checkpoint.
-    Checkpoint,
+    Checkpoint {
+        /// A witness's cosignature/v1 verifier key; repeat for each witness you trust.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        /// How many of the --witness keys must have cosigned (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
     /// Export the ledger at the latest checkpoint (auditor role) in the
     /// C2SP tlog-tiles layout, for isthmus-audit.
     Export {
@@ -238,7 +245,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Publish { file, receipt } => publish(&cli, file, receipt.as_deref()).await,
         Command::Receipt { index, out } => ledger_cmds::receipt(&cli, *index, out).await,
         Command::VerifyReceipt { file } => ledger_cmds::verify_receipt(&cli, file),
-        Command::Checkpoint => ledger_cmds::checkpoint(&cli).await,
+        Command::Checkpoint { witnesses, quorum } => ledger_cmds::checkpoint(&cli, witnesses, *quorum).await,
         Command::Export { dir } => ledger_cmds::export(&cli, dir).await,
         Command::Tail {
             from,

@@ -8,16 +8,19 @@
 //! - [`core`]: the witness's checks, in the spec's order;
 //! - [`store`]: its durable state, changed only by compare-and-swap, and the
 //!   evidence of a log's misbehaviour;
-//! - [`http`]: `POST /add-checkpoint` over HTTP/1.1, the spec's transport.
+//! - [`http`]: `POST /add-checkpoint` over HTTP/1.1, the spec's transport;
+//! - [`policy`]: a reader's quorum of witnesses (C2SP tlog-policy, one group).
 
 pub mod core;
 pub mod cosignature;
 pub mod http;
+pub mod policy;
 pub mod request;
 pub mod store;
 
 pub use self::core::Witness;
 pub use cosignature::{CosignatureVerifier, Cosigned, Cosigner};
+pub use policy::{Quorum, QuorumError};
 pub use request::{AddCheckpoint, Answer};
 pub use store::{Evidence, WitnessStore};
 

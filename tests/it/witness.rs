@@ -2,7 +2,7 @@
 //! checkpoints over HTTP (C2SP tlog-witness), surviving SIGKILL with its
 //! state, and answering the spec's statuses.
 
-use crate::util::processes::{write_federation, Daemon};
+use crate::util::processes::{cli, write_federation, Daemon};
 use crate::util::*;
 use isthmus::ledger::merkle::Hash;
 use isthmus::pb;
@@ -327,4 +327,76 @@ async fn a_split_view_cannot_collect_a_quorum_on_both_sides() {
     assert!(evidence > 0, "the witnesses shown the other history kept evidence");
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn isthmus_checkpoint_enforces_a_witness_quorum_against_a_real_hub() {
+    let (fed, certs) = write_federation(30);
+    let wdir = tempfile::tempdir().expect("witness dir");
+    let log_vkey = std::fs::read_to_string(certs.path().join("log.pub")).expect("log.pub");
+    let mut vkeys = Vec::new();
+    let mut witnesses = Vec::new();
+    let mut config = String::from("dev = true\n");
+    for i in 0..2 {
+        let key = wdir.path().join(format!("w{i}.key"));
+        let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
+            .args(["witness", "keygen", "--name", &format!("w{i}.example/isthmus"), "--out"])
+            .arg(&key)
+            .output()
+            .expect("keygen");
+        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let w = WitnessProcess::start(&key, log_vkey.trim(), &wdir.path().join(format!("state{i}")));
+        config.push_str(&format!("[[witness]]\nkey = \"{vkey}\"\naddr = \"{}\"\n", w.addr));
+        vkeys.push(vkey);
+        witnesses.push(w);
+    }
+    let stranger = isthmus::witness::Cosigner::generate("w9.example/isthmus")
+        .expect("key")
+        .0
+        .verifier()
+        .to_string();
+    let cfg = wdir.path().join("isthmusd.toml");
+    std::fs::write(&cfg, config).expect("config");
+    let data = tempfile::tempdir().expect("data");
+    let hub = Daemon::start_with(certs.path(), data.path(), &["--config".as_ref(), cfg.as_os_str()]);
+    let mut co = isthmus::client::connect(&hub.addr.to_string(), &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    co.publish(sealed(&fed, "CO", &alert("q-1", "CO", &["PA"])))
+        .await
+        .expect("publish");
+    let run = |keys: &[&str], quorum: &str| {
+        let mut args = vec!["--as", "CO", "checkpoint", "--quorum", quorum];
+        for k in keys {
+            args.extend(["--witness", k]);
+        }
+        cli(certs.path(), &hub.addr, &args)
+    };
+    // Bounded wait for the cosigned note.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let ok = loop {
+        let out = run(&[&vkeys[0], &vkeys[1]], "2");
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("cosigned by 2 of the 2 witnesses given"));
+    let refused = run(&[&vkeys[0], &stranger], "2");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("REFUSED by the witness policy") && why.contains("missing: w9.example/isthmus"),
+        "{why}"
+    );
+    for w in witnesses {
+        w.kill();
+    }
+    hub.kill();
 }

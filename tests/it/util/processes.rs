@@ -18,7 +18,13 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start(certs: &Path, data: &Path) -> Daemon {
+        Self::start_with(certs, data, &[])
+    }
+
+    /// As [`Daemon::start`], with `extra` arguments (say `--config FILE`).
+    pub(crate) fn start_with(certs: &Path, data: &Path, extra: &[&std::ffi::OsStr]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isthmusd"))
+            .args(extra)
             .args(["--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .arg("--ca")
