@@ -59,7 +59,11 @@ async fn run() {
     let hub = Hub::open(data.path(), fed.approved(&fed.roster().expect("roster")), &log)
         .await
         .expect("hub");
-    let co = fed.principals.iter().find(|p| p.member.id.as_str() == "CO").expect("CO");
+    let co = fed
+        .principals
+        .iter()
+        .find(|p| p.member.id.as_str() == "CO")
+        .expect("CO");
     let (mut witnessed, mut published) = (Vec::new(), Vec::new());
     let start = Instant::now();
     for i in 0..ROUNDS {
@@ -85,7 +89,11 @@ async fn run() {
             let note = hub.checkpoint_note(&cp);
             let lines = note.lines().filter(|l| l.starts_with('\u{2014}')).count();
             if lines > WITNESSES || Instant::now() > deadline {
-                assert!(lines > WITNESSES, "round {i}: {} of {WITNESSES} cosigned in 10 s", lines - 1);
+                assert!(
+                    lines > WITNESSES,
+                    "round {i}: {} of {WITNESSES} cosigned in 10 s",
+                    lines - 1
+                );
                 break;
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
