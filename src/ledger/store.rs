@@ -1,4 +1,5 @@
-//! The storage seam: the only file that names sled.
+//! The ledger's storage seam: the only file of the hub's ledger that names
+//! sled (a witness keeps its own state in `witness::store`).
 //!
 //! One sled tree holds everything, under one-byte key prefixes, so that a
 //! group of appends lands in a single atomic `apply_batch`:
