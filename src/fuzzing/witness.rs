@@ -2,7 +2,6 @@
 //! answers a witness sends back, and `cosignature/v1` lines.
 
 use super::fixture::fixture;
-use crate::ledger::note;
 use crate::witness::cosignature::Cosigner;
 use crate::witness::{AddCheckpoint, Answer};
 
@@ -37,7 +36,6 @@ pub fn witness_request(data: &[u8]) {
             "a foreign line verified"
         );
     }
-    let _ = note::unverified_text(text);
 }
 
 /// Seeds: the spec's shape with a real fixture checkpoint, and a valid line.

@@ -99,17 +99,13 @@ pub struct NoteVerifier {
 
 /// An Ed25519 note signing key. `Debug` shows only name and key ID.
 #[derive(Clone)]
-pub struct NoteSigner {
-    name: String,
-    key_id: u32,
-    key: SigningKey,
-}
+pub struct NoteSigner(NamedKey);
 
 impl fmt::Debug for NoteSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NoteSigner")
-            .field("name", &self.name)
-            .field("key_id", &format_args!("{:08x}", self.key_id))
+            .field("name", &self.0.name)
+            .field("key_id", &format_args!("{:08x}", self.0.key_id))
             .finish_non_exhaustive()
     }
 }
@@ -161,16 +157,6 @@ impl NamedKey {
     /// The 32-byte public key.
     pub(crate) fn public_key(&self) -> [u8; 32] {
         VerificationKey::from(&self.key).into()
-    }
-}
-
-impl From<NamedKey> for NoteSigner {
-    fn from(k: NamedKey) -> Self {
-        NoteSigner {
-            name: k.name,
-            key_id: k.key_id,
-            key: k.key,
-        }
     }
 }
 
@@ -329,40 +315,36 @@ impl fmt::Display for NoteVerifier {
 impl NoteSigner {
     /// Parse a private key string `PRIVATE+KEY+name+hex8(keyid)+base64(0x01||seed)`.
     pub fn from_private_key(s: &str) -> Result<Self, NoteError> {
-        NamedKey::from_private_key(ALG_ED25519, s).map(Self::from)
+        NamedKey::from_private_key(ALG_ED25519, s).map(NoteSigner)
     }
 
     /// Generate a fresh key from the OS RNG; returns the signer and its
     /// private key string (a secret: store it, never log it).
     pub fn generate(name: &str) -> Result<(Self, String), NoteError> {
-        NamedKey::generate(ALG_ED25519, name).map(|(k, private)| (Self::from(k), private))
-    }
-
-    fn public_key(&self) -> [u8; 32] {
-        VerificationKey::from(&self.key).into()
+        NamedKey::generate(ALG_ED25519, name).map(|(k, private)| (NoteSigner(k), private))
     }
 
     /// Key name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Key ID.
     pub fn key_id(&self) -> u32 {
-        self.key_id
+        self.0.key_id
     }
 
     /// The verifier key string for this signer.
     pub fn verifier_key(&self) -> String {
-        format_key(&self.name, self.key_id, &self.public_key())
+        format_key(&self.0.name, self.0.key_id, &self.0.public_key())
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> NoteVerifier {
         NoteVerifier {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            public_key: self.public_key(),
+            name: self.0.name.clone(),
+            key_id: self.0.key_id,
+            public_key: self.0.public_key(),
         }
     }
 
@@ -376,11 +358,11 @@ impl NoteSigner {
     /// append to an existing note's signature block.
     pub fn signature_line(&self, text: &str) -> Result<String, NoteError> {
         check_text(text)?;
-        let sig: [u8; 64] = self.key.sign(text.as_bytes()).into();
+        let sig: [u8; 64] = self.0.key.sign(text.as_bytes()).into();
         let mut raw = Vec::with_capacity(68);
-        raw.extend_from_slice(&self.key_id.to_be_bytes());
+        raw.extend_from_slice(&self.0.key_id.to_be_bytes());
         raw.extend_from_slice(&sig);
-        Ok(format!("{SIG_PREFIX}{} {}\n", self.name, B64.encode(raw)))
+        Ok(format!("{SIG_PREFIX}{} {}\n", self.0.name, B64.encode(raw)))
     }
 }
 
