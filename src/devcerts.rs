@@ -196,6 +196,7 @@ impl DevFederation {
             version: 1,
             quorum: (delegations / 2 + 1) as u32,
             issued: self.created,
+            witness_quorum: 0,
         };
         Ok(Roster::new(members, terms)?)
     }
@@ -296,6 +297,7 @@ fn principal(ca: &DevCa, id: &str, name: &str, role: Role, days: i64) -> Result<
         role,
         tls_spki: vec![tls.spki],
         keys,
+        witness: None,
     };
     Ok(DevPrincipal { member, tls, signing })
 }

@@ -6,6 +6,7 @@ use crate::ledger::note::NoteVerifier;
 use crate::ledger::receipt::Receipt;
 use crate::ledger::{entry, export};
 use crate::pb;
+use crate::witness::{CosignatureVerifier, Policy, PolicyWitness};
 use anyhow::{anyhow, Context};
 use std::path::Path;
 
@@ -25,12 +26,17 @@ pub(super) fn log_key(cli: &Cli) -> anyhow::Result<Option<NoteVerifier>> {
         .context("the log key is not a C2SP verifier key (name+id+key)")
 }
 
-/// Builds a receipt for `index`: waits for a checkpoint covering it, then
-/// fetches the inclusion proof and the entry; verifies it when the log key
-/// is known.
+/// Builds a receipt for `index`: waits for a checkpoint covering it (a
+/// witnessed one under `--policy`), then fetches the inclusion proof and
+/// the entry; verifies it when the log key is known, and against the
+/// witness policy when one is given.
 pub(super) async fn fetch_receipt(cli: &Cli, rpc: &mut Client, index: u64) -> Result<Receipt, Failure> {
+    let policy = witness_policy(cli, &[], None)?;
     let cp = rpc
-        .get_checkpoint(pb::GetCheckpointRequest { min_size: index + 1 })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size: index + 1,
+            witnessed: policy.is_some(),
+        })
         .await?
         .into_inner();
     let proof = rpc
@@ -60,6 +66,9 @@ pub(super) async fn fetch_receipt(cli: &Cli, rpc: &mut Client, index: u64) -> Re
     };
     if let Some(key) = log_key(cli)? {
         r.verify(&key).context("the hub's receipt does not verify")?;
+    }
+    if let Some(policy) = policy {
+        check_witnessed(&policy, &r.checkpoint).map_err(|refused| anyhow!("the hub's receipt: {refused}"))?;
     }
     Ok(r)
 }
@@ -94,28 +103,70 @@ pub(super) fn verify_receipt(cli: &Cli, file: &Path) -> Result<(), Failure> {
         }
     };
     let what = super::output::describe_entry(&r.entry);
-    let msg = format!(
+    let mut msg = format!(
         "entry {} is in log {} at size {}: {what}",
         r.index, cp.checkpoint.origin, cp.checkpoint.size
     );
+    match witness_policy(cli, &[], None)?.map(|p| check_witnessed(&p, &r.checkpoint)) {
+        Some(Ok(met)) => msg = format!("{msg}; {met}"),
+        Some(Err(refused)) => {
+            super::output::verdict(cli.json, false, &refused)?;
+            return Err(Failure::Invalid);
+        }
+        None => {}
+    }
     super::output::verdict(cli.json, true, &msg)?;
     Ok(())
 }
 
+/// The reader's witness policy: `--policy FILE` (C2SP tlog-policy), or
+/// the `--witness` keys of which `--quorum` (default: all) must cosign.
+pub(super) fn witness_policy(cli: &Cli, witnesses: &[String], quorum: Option<usize>) -> anyhow::Result<Option<Policy>> {
+    if let Some(path) = &cli.policy {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let policy = Policy::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        return Ok(Some(policy));
+    }
+    if witnesses.is_empty() {
+        return Ok(None);
+    }
+    let listed = witnesses
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let key = CosignatureVerifier::from_key(k.trim()).map_err(|e| anyhow!("--witness: {e}"))?;
+            let name = format!("{}#{}", key.name(), i + 1);
+            Ok(PolicyWitness { name, key, url: None })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let k = quorum.unwrap_or(listed.len());
+    Ok(Some(Policy::threshold("--witness", k, listed)?))
+}
+
+/// Checks `note` against the reader's witness policy: who cosigned it, in
+/// words, or why it is refused.
+pub(super) fn check_witnessed(policy: &Policy, note: &str) -> Result<String, String> {
+    match policy.check(note) {
+        Ok(cosigned) => {
+            let names: Vec<&str> = cosigned.iter().map(|(n, _)| n.as_str()).collect();
+            let by = match names.is_empty() {
+                true => "nobody (none needed)".to_owned(),
+                false => names.join(", "),
+            };
+            Ok(format!("witness quorum {} met: cosigned by {by}", policy.describe()))
+        }
+        Err(e) => Err(format!("checkpoint REFUSED by the witness policy: {e}")),
+    }
+}
+
 pub(super) async fn checkpoint(cli: &Cli, witnesses: &[String], quorum: Option<usize>) -> Result<(), Failure> {
-    let policy = match witnesses.is_empty() {
-        true => None,
-        false => Some(crate::witness::Quorum {
-            witnesses: witnesses
-                .iter()
-                .map(|k| crate::witness::CosignatureVerifier::from_key(k.trim()).map_err(|e| anyhow!("--witness: {e}")))
-                .collect::<anyhow::Result<_>>()?,
-            quorum: quorum.unwrap_or(witnesses.len()),
-        }),
-    };
+    let policy = witness_policy(cli, witnesses, quorum)?;
     let cp = super::connect(cli)
         .await?
-        .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size: 0,
+            witnessed: policy.is_some(),
+        })
         .await?
         .into_inner();
     let verdict = match log_key(cli)? {
@@ -127,20 +178,13 @@ pub(super) async fn checkpoint(cli: &Cli, witnesses: &[String], quorum: Option<u
     };
     print!("{}", cp.note);
     eprintln!("{verdict}");
-    if let Some(policy) = policy {
-        match policy.check(&cp.note) {
-            Ok(cosigned) => eprintln!(
-                "cosigned by {} of the {} witnesses given (quorum {}): {}",
-                cosigned.len(),
-                policy.witnesses.len(),
-                policy.quorum,
-                cosigned.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            Err(e) => {
-                eprintln!("checkpoint REFUSED by the witness policy: {e}");
-                return Err(Failure::Invalid);
-            }
+    match policy.map(|p| check_witnessed(&p, &cp.note)) {
+        Some(Ok(met)) => eprintln!("{met}"),
+        Some(Err(refused)) => {
+            eprintln!("{refused}");
+            return Err(Failure::Invalid);
         }
+        None => {}
     }
     Ok(())
 }
@@ -152,7 +196,10 @@ pub(super) async fn export(cli: &Cli, dir: &Path) -> Result<(), Failure> {
         return Err(anyhow!("export needs the auditor role; {} is not an auditor", me.principal).into());
     }
     let cp = rpc
-        .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size: 0,
+            ..Default::default()
+        })
         .await?
         .into_inner();
     let filter = pb::SubscribeFilter {

@@ -50,6 +50,10 @@ pub struct Cli {
     /// with --as, defaults to CERTS_DIR/log.pub.
     #[arg(long, global = true, env = "ISTHMUS_LOG_KEY")]
     log_key: Option<String>,
+    /// A witness policy (C2SP tlog-policy file): checkpoints and receipts
+    /// are then fetched witnessed and refused unless its quorum cosigned.
+    #[arg(long, global = true, env = "ISTHMUS_WITNESS_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// Print JSON (one object per line) instead of tables.
     #[arg(long, global = true)]
     json: bool,

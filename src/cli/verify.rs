@@ -59,7 +59,10 @@ impl CheckArgs {
             anyhow!("checking needs the log's verifier key: give --log-key (or --no-verify to print unchecked)")
         })?;
         let cp = rpc
-            .get_checkpoint(pb::GetCheckpointRequest { min_size: index })
+            .get_checkpoint(pb::GetCheckpointRequest {
+                min_size: index,
+                ..Default::default()
+            })
             .await?
             .into_inner();
         let cp = SignedCheckpoint::open(&cp.note, &key)

@@ -66,6 +66,7 @@ fn build() -> Fixture {
         version: 1,
         quorum: 2,
         issued: NOW - 3_600,
+        witness_quorum: 0,
     };
     let roster = Roster::new(members, terms).expect("the fixture roster is valid");
     let approvals = keys.iter().map(|k| roster_change::approve(&roster, k)).collect();
@@ -85,6 +86,7 @@ fn member(id: &str, role: Role, spki: SpkiHash, keys: Vec<RosterKey>) -> Member 
         role,
         tls_spki: vec![spki],
         keys,
+        witness: None,
     }
 }
 

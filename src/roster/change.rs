@@ -342,6 +342,7 @@ mod tests {
                         not_before: 0,
                         not_after: 1_000,
                     }],
+                    witness: None,
                 })
                 .collect();
             if let Some(k) = extra {
@@ -355,6 +356,7 @@ mod tests {
                 version,
                 quorum: 2,
                 issued,
+                witness_quorum: 0,
             };
             Roster::new(members, terms).expect("roster")
         }

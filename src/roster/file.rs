@@ -21,6 +21,10 @@ pub struct RosterFile {
     pub quorum: u32,
     /// RFC 3339: when this roster was drawn up.
     pub issued: String,
+    /// Witness cosignatures a checkpoint needs (0, the default, when no
+    /// principal lists a `witness_key`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: u32,
     /// One table per principal.
     pub principal: Vec<PrincipalFile>,
 }
@@ -41,6 +45,17 @@ pub struct PrincipalFile {
     /// Signing keys.
     #[serde(default)]
     pub signing_key: Vec<SigningKeyFile>,
+    /// The delegation's witness key (C2SP cosignature/v1 verifier key).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub witness_key: String,
+    /// `http://host:port` of its add-checkpoint endpoint; empty when it
+    /// dials out to the hub.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub witness_url: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One `[[principal.signing_key]]` table.
@@ -69,6 +84,7 @@ impl Roster {
             version: p.version,
             quorum: p.quorum,
             issued: format_rfc3339(self.terms().issued),
+            witness_quorum: p.witness_quorum,
             principal: p.principals.iter().map(principal_to_file).collect(),
         }
     }
@@ -89,6 +105,7 @@ impl RosterFile {
             version: self.version,
             quorum: self.quorum,
             issued: Some(unix_to_pb(issued)),
+            witness_quorum: self.witness_quorum,
         })
     }
 }
@@ -108,6 +125,8 @@ impl PrincipalFile {
             } as i32,
             tls_spki_sha256: self.tls_spki_sha256.iter().map(spki).collect::<Result<_, _>>()?,
             signing_keys: self.signing_key.iter().map(|k| k.to_pb(id)).collect::<Result<_, _>>()?,
+            witness_key: self.witness_key.clone(),
+            witness_url: self.witness_url.clone(),
         })
     }
 }
@@ -149,5 +168,7 @@ fn principal_to_file(p: &pb::Principal) -> PrincipalFile {
                 not_after: seconds(&k.not_after),
             })
             .collect(),
+        witness_key: p.witness_key.clone(),
+        witness_url: p.witness_url.clone(),
     }
 }

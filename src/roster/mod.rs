@@ -20,6 +20,7 @@ pub use file::{PrincipalFile, RosterFile, SigningKeyFile};
 
 use crate::crypto::PublicKey;
 use crate::ids::{IdError, PrincipalId};
+use crate::witness::{CosignatureVerifier, Policy, PolicyWitness};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,6 +69,19 @@ pub struct Member {
     pub tls_spki: Vec<SpkiHash>,
     /// Its alert signing keys.
     pub keys: Vec<RosterKey>,
+    /// The witness it runs, if any (delegations only).
+    pub witness: Option<RosterWitness>,
+}
+
+/// A delegation's witness: the key its cosignatures verify with, and where
+/// the hub can reach its `add-checkpoint` endpoint (a witness without a URL
+/// dials out to the hub instead).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterWitness {
+    /// Its cosignature/v1 verifier key.
+    pub key: CosignatureVerifier,
+    /// `http://host:port`, if the hub should call it.
+    pub url: Option<String>,
 }
 
 /// A roster's version and change rule.
@@ -80,6 +94,10 @@ pub struct Terms {
     pub quorum: u32,
     /// When it was drawn up, Unix seconds.
     pub issued: i64,
+    /// Cosignatures from distinct delegations' witnesses a checkpoint
+    /// needs before readers trust it (0 when no witness is listed; else a
+    /// strict majority of the listed witnesses).
+    pub witness_quorum: u32,
 }
 
 /// The validated roster.
@@ -148,7 +166,59 @@ impl Roster {
                 terms.quorum
             )));
         }
+        roster.check_witnesses()?;
         Ok(roster)
+    }
+
+    fn check_witnesses(&self) -> Result<(), RosterError> {
+        let listed: Vec<(&Member, &RosterWitness)> = self
+            .members()
+            .filter_map(|m| m.witness.as_ref().map(|w| (m, w)))
+            .collect();
+        for (i, (m, w)) in listed.iter().enumerate() {
+            if m.role != Role::Delegation {
+                return Err(bad(m.id.as_str(), "only delegations run witnesses"));
+            }
+            if listed.iter().take(i).any(|(_, o)| o.key == w.key) {
+                return Err(bad(m.id.as_str(), "its witness key is another delegation's"));
+            }
+            if let Some(url) = &w.url {
+                crate::witness::http::authority(url).map_err(|e| bad(m.id.as_str(), format!("witness_url: {e}")))?;
+            }
+        }
+        let (k, n) = (self.terms.witness_quorum as usize, listed.len());
+        match (k, n) {
+            (0, 0) => Ok(()),
+            (_, 0) => Err(RosterError::Invalid(format!(
+                "witness_quorum {k} needs witnesses, and no delegation lists a witness_key"
+            ))),
+            (k, n) if 2 * k > n && k <= n => Ok(()),
+            (k, n) => Err(RosterError::Invalid(format!(
+                "witness_quorum {k} must be a strict majority of the {n} listed witnesses ({} to {n}), \
+                 or two disjoint sets of witnesses could each cosign a different history",
+                n / 2 + 1
+            ))),
+        }
+    }
+
+    /// The federation's witness policy: each delegation's witness, named
+    /// by its delegation code, in one group `delegations` of which
+    /// `witness_quorum` must cosign. `None` when no witness is listed.
+    pub fn witness_policy(&self) -> Option<Policy> {
+        let witnesses: Vec<PolicyWitness> = self
+            .delegations()
+            .filter_map(|m| {
+                m.witness.as_ref().map(|w| PolicyWitness {
+                    name: m.id.to_string(),
+                    key: w.key.clone(),
+                    url: w.url.clone(),
+                })
+            })
+            .collect();
+        if witnesses.is_empty() {
+            return None;
+        }
+        Policy::threshold("delegations", self.terms.witness_quorum as usize, witnesses).ok()
     }
 
     fn insert(&mut self, m: Member) -> Result<(), RosterError> {
@@ -229,6 +299,7 @@ mod tests {
             role,
             tls_spki: vec![[spki; 32]],
             keys,
+            witness: None,
         }
     }
 
@@ -236,6 +307,7 @@ mod tests {
         version: 1,
         quorum: 1,
         issued: 50,
+        witness_quorum: 0,
     };
 
     fn key() -> RosterKey {
@@ -306,6 +378,107 @@ mod tests {
             let e = Roster::new(one(), terms).expect_err(what);
             assert!(e.to_string().contains(what), "{e}");
         }
+    }
+
+    fn witnessed(id: &str, spki: u8, url: Option<&str>) -> Member {
+        let key = crate::witness::Cosigner::generate(&format!("{}.example/witness", id.to_lowercase()))
+            .expect("witness key")
+            .0
+            .verifier();
+        Member {
+            witness: Some(RosterWitness {
+                key,
+                url: url.map(str::to_owned),
+            }),
+            ..member(id, Role::Delegation, spki, vec![])
+        }
+    }
+
+    #[test]
+    fn witnesses_need_a_strict_majority_quorum_and_round_trip() {
+        let three = || {
+            vec![
+                witnessed("CO", 1, Some("http://127.0.0.1:7000")),
+                witnessed("PA", 2, None),
+                witnessed("PE", 3, Some("http://[::1]:7001")),
+                member("US", Role::Delegation, 4, vec![]),
+            ]
+        };
+        let r = Roster::new(
+            three(),
+            Terms {
+                witness_quorum: 2,
+                ..TERMS
+            },
+        )
+        .expect("2 of 3");
+        assert_eq!(Roster::from_pb(&r.to_pb()).expect("pb"), r);
+        let text = toml::to_string(&r.to_file()).expect("serialise");
+        assert_eq!(Roster::from_toml(&text).expect("toml"), r);
+        let policy = r.witness_policy().expect("a policy");
+        assert_eq!(policy.describe(), "2 of 3 (delegations)");
+        let names: Vec<&str> = policy.witnesses().iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["CO", "PA", "PE"]);
+        assert!(Roster::new(three(), TERMS)
+            .expect_err("0 with witnesses")
+            .to_string()
+            .contains("strict majority"));
+        for k in [1, 4] {
+            let e = Roster::new(
+                three(),
+                Terms {
+                    witness_quorum: k,
+                    ..TERMS
+                },
+            )
+            .expect_err("not a majority");
+            assert!(e.to_string().contains("(2 to 3)"), "{e}");
+        }
+        let e = Roster::new(
+            vec![member("CO", Role::Delegation, 1, vec![])],
+            Terms {
+                witness_quorum: 1,
+                ..TERMS
+            },
+        )
+        .expect_err("quorum without witnesses");
+        assert!(e.to_string().contains("no delegation lists a witness_key"), "{e}");
+        let mut twice = three();
+        twice[1].witness = twice[0].witness.clone().map(|w| RosterWitness { url: None, ..w });
+        let e = Roster::new(
+            twice,
+            Terms {
+                witness_quorum: 2,
+                ..TERMS
+            },
+        )
+        .expect_err("shared key");
+        assert!(e.to_string().contains("another delegation's"), "{e}");
+        let mut auditor = three();
+        auditor[3] = Member {
+            role: Role::Auditor,
+            ..witnessed("AUDITOR", 4, None)
+        };
+        let e = Roster::new(
+            auditor,
+            Terms {
+                witness_quorum: 2,
+                ..TERMS
+            },
+        )
+        .expect_err("auditor witness");
+        assert!(e.to_string().contains("only delegations run witnesses"), "{e}");
+        let mut bad_url = three();
+        bad_url[1] = witnessed("PA", 2, Some("https://pa.example/"));
+        let e = Roster::new(
+            bad_url,
+            Terms {
+                witness_quorum: 2,
+                ..TERMS
+            },
+        )
+        .expect_err("bad url");
+        assert!(e.to_string().contains("witness_url"), "{e}");
     }
 
     #[test]

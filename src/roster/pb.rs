@@ -2,11 +2,12 @@
 //! roster is parsed and checked (the TOML form converts to this one first,
 //! [`super::file`]).
 
-use super::{bad, Member, Role, Roster, RosterError, RosterKey, SpkiHash, Terms};
+use super::{bad, Member, Role, Roster, RosterError, RosterKey, RosterWitness, SpkiHash, Terms};
 use crate::crypto::PublicKey;
 use crate::ids::PrincipalId;
 use crate::pb;
 use crate::time::unix_to_pb;
+use crate::witness::CosignatureVerifier;
 
 impl Roster {
     /// The ledger form, ordered by principal id so equal rosters encode equally.
@@ -16,6 +17,7 @@ impl Roster {
             version: self.terms.version,
             quorum: self.terms.quorum,
             issued: Some(unix_to_pb(self.terms.issued)),
+            witness_quorum: self.terms.witness_quorum,
         }
     }
 
@@ -29,6 +31,7 @@ impl Roster {
                 .as_ref()
                 .map(|t| t.seconds)
                 .ok_or_else(|| RosterError::Invalid("issued is missing".into()))?,
+            witness_quorum: p.witness_quorum,
         };
         Roster::new(
             p.principals.iter().map(member_from_pb).collect::<Result<_, _>>()?,
@@ -55,6 +58,8 @@ fn member_to_pb(m: &Member) -> pb::Principal {
                 not_after: Some(unix_to_pb(k.not_after)),
             })
             .collect(),
+        witness_key: m.witness.as_ref().map(|w| w.key.to_string()).unwrap_or_default(),
+        witness_url: m.witness.as_ref().and_then(|w| w.url.clone()).unwrap_or_default(),
     }
 }
 
@@ -75,12 +80,22 @@ pub(super) fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
         .iter()
         .map(|k| key_from_pb(&p.id, k))
         .collect::<Result<_, _>>()?;
+    let witness = match (p.witness_key.as_str(), p.witness_url.as_str()) {
+        ("", "") => None,
+        ("", _) => return Err(bad(&p.id, "witness_url without a witness_key")),
+        (key, url) => Some(RosterWitness {
+            key: CosignatureVerifier::from_key(key)
+                .map_err(|e| bad(&p.id, format!("witness_key is not a cosignature/v1 verifier key: {e}")))?,
+            url: (!url.is_empty()).then(|| url.to_owned()),
+        }),
+    };
     Ok(Member {
         id,
         name: p.name.clone(),
         role,
         tls_spki,
         keys,
+        witness,
     })
 }
 

@@ -41,6 +41,7 @@ pub struct Hub {
     verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
     cosigned: witnessing::Latest,
+    witnessed: bool,
 }
 
 impl Hub {
@@ -81,8 +82,11 @@ impl Hub {
                 opened.roster
             }
         };
-        let cosigned = witnessing::start(ledger.clone(), log.witnesses.clone());
+        let targets = witnessing::targets(&log.witnesses, &roster);
+        let witnessed = !targets.is_empty();
+        let cosigned = witnessing::start(ledger.clone(), targets);
         Ok(Hub {
+            witnessed,
             cosigned,
             ledger,
             disk: DiskFloor::new(data_dir, log.min_free_disk_bytes),
@@ -103,6 +107,27 @@ impl Hub {
             Some(c) if c.size == cp.checkpoint.size => c.note.clone(),
             _ => cp.note.clone(),
         }
+    }
+
+    /// The latest witnessed checkpoint of at least `min` entries, waiting
+    /// up to `wait` for one; `None` if none came in time.
+    pub async fn witnessed_at_least(&self, min: u64, wait: Duration) -> Option<Arc<witnessing::Cosigned>> {
+        let mut rx = self.cosigned.clone();
+        let found = tokio::time::timeout(wait, rx.wait_for(|c| c.as_ref().is_some_and(|c| c.size >= min))).await;
+        match found {
+            Ok(Ok(c)) => c.clone(),
+            _ => None,
+        }
+    }
+
+    /// The size of the latest witnessed checkpoint (0: none yet).
+    pub fn witnessed_size(&self) -> u64 {
+        self.cosigned.borrow().as_ref().map_or(0, |c| c.size)
+    }
+
+    /// Whether any witness is asked to cosign this hub's checkpoints.
+    pub fn is_witnessed(&self) -> bool {
+        self.witnessed
     }
 
     /// Why the hub cannot take publishes now, if it cannot: a failed

@@ -22,6 +22,9 @@ use tonic::{Request, Response, Status};
 const IN_FLIGHT_RETRY: Duration = Duration::from_millis(50);
 /// How long GetCheckpoint waits for a checkpoint of the size asked.
 const CHECKPOINT_WAIT: Duration = Duration::from_secs(10);
+/// How long GetCheckpoint waits for a witnessed checkpoint: one checkpoint
+/// interval's wait plus one round of asking the witnesses.
+const WITNESSED_WAIT: Duration = CHECKPOINT_WAIT.saturating_add(crate::server::WITNESS_TIMEOUT);
 
 /// The gRPC face of a [`Hub`].
 #[derive(Clone)]
@@ -136,17 +139,33 @@ impl Isthmus for Service {
         req: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
         self.reader(&req)?;
-        let min = req.into_inner().min_size;
-        let ledger = self.hub.ledger();
+        let r = req.into_inner();
+        let (min, ledger) = (r.min_size, self.hub.ledger());
         if min > ledger.size() {
             let size = ledger.size();
             return Err(Refusal::MinSizeBeyond { min, size }.into());
+        }
+        if r.witnessed {
+            if !self.hub.is_witnessed() {
+                return Err(Refusal::NoWitnesses.into());
+            }
+            let c = self.hub.witnessed_at_least(min.max(1), WITNESSED_WAIT).await;
+            let c = c.ok_or_else(|| Refusal::WitnessesLate {
+                min,
+                witnessed: self.hub.witnessed_size(),
+            })?;
+            return Ok(Response::new(pb::CheckpointResponse {
+                note: c.note.clone(),
+                size: c.size,
+                witnessed_size: c.size,
+            }));
         }
         let cp = ledger.checkpoint_at_least(min.max(1), CHECKPOINT_WAIT).await;
         let cp = cp.ok_or(Refusal::CheckpointLate)?;
         Ok(Response::new(pb::CheckpointResponse {
             note: self.hub.checkpoint_note(&cp),
             size: cp.checkpoint.size,
+            witnessed_size: self.hub.witnessed_size(),
         }))
     }
 

@@ -74,6 +74,17 @@ pub enum Refusal {
         /// The ledger size.
         size: u64,
     },
+    /// A witnessed checkpoint asked of a hub without witnesses.
+    #[error("this hub asks no witnesses to cosign its checkpoints; ask without `witnessed`")]
+    NoWitnesses,
+    /// No witnessed checkpoint of the size asked came in time.
+    #[error("the witnesses have not answered for a checkpoint of at least {min} entries in time (latest witnessed size {witnessed}); retry")]
+    WitnessesLate {
+        /// Asked.
+        min: u64,
+        /// The latest witnessed size.
+        witnessed: u64,
+    },
     /// No checkpoint of the size asked was signed in time.
     #[error("no checkpoint of that size was signed in time; retry")]
     CheckpointLate,
@@ -132,7 +143,8 @@ impl From<Refusal> for Status {
             | Refusal::IndexNotBelow { .. }
             | Refusal::OldSize { .. } => Code::InvalidArgument,
             Refusal::NotFound => Code::NotFound,
-            Refusal::CheckpointLate => Code::DeadlineExceeded,
+            Refusal::CheckpointLate | Refusal::WitnessesLate { .. } => Code::DeadlineExceeded,
+            Refusal::NoWitnesses => Code::FailedPrecondition,
             Refusal::ShuttingDown { .. } => Code::Unavailable,
             Refusal::Hub(e) => return hub_fault(e, "the hub could not read its ledger; retry later"),
         };

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::Ledger;
+use crate::roster::Roster;
 use crate::witness::{http, AddCheckpoint, Answer, CosignatureVerifier};
 
 /// How long one witness has to answer one checkpoint.
@@ -44,6 +45,26 @@ pub struct Cosigned {
 
 /// The latest cosigned checkpoint, as the service reads it.
 pub(super) type Latest = watch::Receiver<Option<Arc<Cosigned>>>;
+
+/// The witnesses to ask: those of the operator's configuration, then each
+/// delegation's witness that the roster gives a URL for (a key listed in
+/// both is asked once, at the configured address).
+pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<WitnessTarget> {
+    let mut all = configured.to_vec();
+    for m in roster.delegations() {
+        let Some(w) = &m.witness else { continue };
+        let Some(addr) = w.url.as_deref().and_then(|u| http::authority(u).ok()) else {
+            continue;
+        };
+        if !all.iter().any(|t| t.key == w.key) {
+            all.push(WitnessTarget {
+                key: w.key.clone(),
+                addr,
+            });
+        }
+    }
+    all
+}
 
 /// Starts asking `targets` about every checkpoint `ledger` signs; returns
 /// what they cosigned. With no targets nothing is started.

@@ -156,3 +156,43 @@ pub async fn add_checkpoint(addr: &str, body: String) -> Result<Answer> {
     driver.abort();
     Ok(Answer::from_response(status, &String::from_utf8_lossy(&bytes)))
 }
+
+/// The `host:port` of a witness URL `http://host:port` (a trailing `/` is
+/// allowed; the endpoint is `<url>/add-checkpoint`). Other schemes and
+/// paths are refused: the hub speaks plain HTTP to witnesses, which is
+/// enough because everything exchanged is signed (docs/witnesses.md).
+pub fn authority(url: &str) -> std::result::Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("{url:?} must start with http:// (the hub speaks plain HTTP to witnesses: every answer is a signed cosignature, see docs/witnesses.md)")
+    })?;
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    let port_ok = host
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0));
+    match port_ok && !host.contains(['/', '?', '#', '@', ' ']) {
+        true => Ok(host.to_owned()),
+        false => Err(format!("{url:?} must be http://host:port with no path")),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn witness_urls_are_host_and_port_only() {
+        assert_eq!(
+            super::authority("http://127.0.0.1:8080/").as_deref(),
+            Ok("127.0.0.1:8080")
+        );
+        assert_eq!(super::authority("http://w.example:80").as_deref(), Ok("w.example:80"));
+        for bad in [
+            "https://w:1",
+            "http://w",
+            "http://w:0",
+            "http://w:1/x",
+            "http://u@w:1",
+            "w:1",
+        ] {
+            assert!(super::authority(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //! - [`store`]: its durable state, changed only by compare-and-swap, and the
 //!   evidence of a log's misbehaviour;
 //! - [`http`]: `POST /add-checkpoint` over HTTP/1.1, the spec's transport;
-//! - [`policy`]: a reader's quorum of witnesses (C2SP tlog-policy, one group).
+//! - [`policy`]: a reader's witness policy and quorum (C2SP tlog-policy).
 
 pub mod core;
 pub mod cosignature;
@@ -20,7 +20,7 @@ pub mod store;
 
 pub use self::core::Witness;
 pub use cosignature::{CosignatureVerifier, Cosigned, Cosigner};
-pub use policy::{Quorum, QuorumError};
+pub use policy::{Policy, PolicyError, PolicyWitness, QuorumError};
 pub use request::{AddCheckpoint, Answer};
 pub use store::{Evidence, WitnessStore};
 

@@ -205,9 +205,12 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
             .await
             .expect("publish");
     }
-    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 6 })
-        .await
-        .expect("checkpoint covers all");
+    co.get_checkpoint(pb::GetCheckpointRequest {
+        min_size: 6,
+        ..Default::default()
+    })
+    .await
+    .expect("checkpoint covers all");
     let online = tempfile::tempdir().expect("out");
     let online_dir = online.path().join("export");
     let out = cli(
@@ -257,9 +260,12 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
     co.publish(sealed(&fed, "CO", &alert("late", "CO", &["PA"])))
         .await
         .expect("publish");
-    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 7 })
-        .await
-        .expect("checkpoint 7");
+    co.get_checkpoint(pb::GetCheckpointRequest {
+        min_size: 7,
+        ..Default::default()
+    })
+    .await
+    .expect("checkpoint 7");
     drop(co);
     assert!(d.terminate().success());
     for (rel, bytes) in tree_files(backup.path()) {
@@ -319,9 +325,12 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
         reason: "wrong".into(),
     });
     co.publish(sealed(&fed, "CO", &retraction)).await.expect("retraction");
-    co.get_checkpoint(pb::GetCheckpointRequest { min_size: 7 })
-        .await
-        .expect("checkpoint");
+    co.get_checkpoint(pb::GetCheckpointRequest {
+        min_size: 7,
+        ..Default::default()
+    })
+    .await
+    .expect("checkpoint");
     let (_out_dir, export) = export_as_auditor(certs.path(), &d);
     assert!(d.terminate().success());
 

@@ -51,7 +51,10 @@ async fn auditor(fed: &DevFederation, d: &Daemon) -> Client {
 
 async fn checkpoint(c: &mut Client, fed: &DevFederation, min_size: u64) -> SignedCheckpoint {
     let r = c
-        .get_checkpoint(pb::GetCheckpointRequest { min_size })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size,
+            ..Default::default()
+        })
         .await
         .expect("checkpoint")
         .into_inner();

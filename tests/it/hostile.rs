@@ -59,7 +59,13 @@ async fn code_of(c: &mut Client, raw: &mut raw::RawClient, call: Call) -> (Code,
         Call::Subscribe(r) => c.subscribe(r).await.map(drop),
         Call::GetEntry(key) => c.get_entry(pb::GetEntryRequest { key }).await.map(drop),
         Call::WhoAmI => c.who_am_i(pb::WhoAmIRequest {}).await.map(drop),
-        Call::Checkpoint(min_size) => c.get_checkpoint(pb::GetCheckpointRequest { min_size }).await.map(drop),
+        Call::Checkpoint(min_size) => c
+            .get_checkpoint(pb::GetCheckpointRequest {
+                min_size,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         Call::Inclusion(index, tree_size) => c
             .get_inclusion_proof(pb::InclusionProofRequest { index, tree_size })
             .await

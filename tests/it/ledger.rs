@@ -20,7 +20,10 @@ async fn checkpoints_grow_and_proofs_verify_against_them() {
     let verifier = s.fed.log.verifier();
     let mut co = s.client("CO").await;
     let first = co
-        .get_checkpoint(pb::GetCheckpointRequest { min_size: 1 })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size: 1,
+            ..Default::default()
+        })
         .await
         .expect("genesis cp")
         .into_inner();
@@ -34,7 +37,10 @@ async fn checkpoints_grow_and_proofs_verify_against_them() {
     }
     let last = receipts.last().expect("some").index;
     let cp = co
-        .get_checkpoint(pb::GetCheckpointRequest { min_size: last + 1 })
+        .get_checkpoint(pb::GetCheckpointRequest {
+            min_size: last + 1,
+            ..Default::default()
+        })
         .await
         .expect("cp")
         .into_inner();

@@ -103,7 +103,10 @@ async fn read_calls_have_their_own_per_principal_bucket() {
         let r = match i % 3 {
             0 => pa.who_am_i(pb::WhoAmIRequest {}).await.map(|_| ()),
             1 => pa
-                .get_checkpoint(pb::GetCheckpointRequest { min_size: 0 })
+                .get_checkpoint(pb::GetCheckpointRequest {
+                    min_size: 0,
+                    ..Default::default()
+                })
                 .await
                 .map(|_| ()),
             _ => pa.subscribe(subscribe_req(0)).await.map(|_| ()),

@@ -59,11 +59,14 @@ impl WitnessProcess {
 }
 
 async fn checkpoint(c: &mut isthmus::client::Client, min_size: u64) -> String {
-    c.get_checkpoint(pb::GetCheckpointRequest { min_size })
-        .await
-        .expect("checkpoint")
-        .into_inner()
-        .note
+    c.get_checkpoint(pb::GetCheckpointRequest {
+        min_size,
+        ..Default::default()
+    })
+    .await
+    .expect("checkpoint")
+    .into_inner()
+    .note
 }
 
 async fn proof(c: &mut isthmus::client::Client, old_size: u64, new_size: u64) -> Vec<Hash> {
@@ -387,7 +390,11 @@ async fn isthmus_checkpoint_enforces_a_witness_quorum_against_a_real_hub() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stderr).contains("cosigned by 2 of the 2 witnesses given"));
+    let said = String::from_utf8_lossy(&ok.stderr);
+    assert!(
+        said.contains("witness quorum 2 of 2 (--witness) met: cosigned by w0.example"),
+        "{said}"
+    );
     let refused = run(&[&vkeys[0], &stranger], "2");
     assert_eq!(
         refused.status.code(),
