@@ -74,8 +74,8 @@ pub struct Member {
 }
 
 /// A delegation's witness: the key its cosignatures verify with, and where
-/// the hub can reach its `add-checkpoint` endpoint (a witness without a URL
-/// dials out to the hub instead).
+/// the hub can reach its `add-checkpoint` endpoint (without a URL, the
+/// hub's own config must say where it is).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RosterWitness {
     /// Its cosignature/v1 verifier key.

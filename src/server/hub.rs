@@ -40,7 +40,7 @@ pub struct Hub {
     disk: DiskFloor,
     verifier: VerifyQueue,
     roster: RwLock<Arc<Roster>>,
-    cosigned: witnessing::Latest,
+    cosigned: witnessing::Witnessing,
     witnessed: bool,
 }
 
@@ -84,7 +84,7 @@ impl Hub {
         };
         let targets = witnessing::targets(&log.witnesses, &roster);
         let witnessed = !targets.is_empty();
-        let cosigned = witnessing::start(ledger.clone(), targets);
+        let cosigned = witnessing::start(ledger.clone(), targets, roster.witness_policy());
         Ok(Hub {
             witnessed,
             cosigned,
@@ -103,7 +103,7 @@ impl Hub {
     /// The note to serve for checkpoint `cp`: with the witnesses'
     /// cosignatures once they have answered for its size.
     pub fn checkpoint_note(&self, cp: &crate::ledger::checkpoint::SignedCheckpoint) -> String {
-        match self.cosigned.borrow().as_ref() {
+        match self.cosigned.latest.borrow().as_ref() {
             Some(c) if c.size == cp.checkpoint.size => c.note.clone(),
             _ => cp.note.clone(),
         }
@@ -112,7 +112,7 @@ impl Hub {
     /// The latest witnessed checkpoint of at least `min` entries, waiting
     /// up to `wait` for one; `None` if none came in time.
     pub async fn witnessed_at_least(&self, min: u64, wait: Duration) -> Option<Arc<witnessing::Cosigned>> {
-        let mut rx = self.cosigned.clone();
+        let mut rx = self.cosigned.witnessed.clone();
         let found = tokio::time::timeout(wait, rx.wait_for(|c| c.as_ref().is_some_and(|c| c.size >= min))).await;
         match found {
             Ok(Ok(c)) => c.clone(),
@@ -122,7 +122,7 @@ impl Hub {
 
     /// The size of the latest witnessed checkpoint (0: none yet).
     pub fn witnessed_size(&self) -> u64 {
-        self.cosigned.borrow().as_ref().map_or(0, |c| c.size)
+        self.cosigned.witnessed.borrow().as_ref().map_or(0, |c| c.size)
     }
 
     /// Whether any witness is asked to cosign this hub's checkpoints.

@@ -9,6 +9,11 @@
 //! s) or refuses just adds no line. The hub remembers each witness's last
 //! cosigned size and learns it from the first 409 after a restart, so a
 //! lagging witness catches up with one consistency proof.
+//!
+//! A checkpoint counts as *witnessed* once its cosignatures meet the
+//! roster's witness policy (`witness_quorum` of the delegations'
+//! witnesses), or, when the roster lists none, once any configured witness
+//! cosigned it: that is what `GetCheckpoint{witnessed}` waits for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +23,7 @@ use tokio::sync::watch;
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::Ledger;
 use crate::roster::Roster;
-use crate::witness::{http, AddCheckpoint, Answer, CosignatureVerifier};
+use crate::witness::{http, AddCheckpoint, Answer, CosignatureVerifier, Policy};
 
 /// How long one witness has to answer one checkpoint.
 pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +51,14 @@ pub struct Cosigned {
 /// The latest cosigned checkpoint, as the service reads it.
 pub(super) type Latest = watch::Receiver<Option<Arc<Cosigned>>>;
 
+/// What the witnesses answered: the latest checkpoint with whatever
+/// cosignatures it got, and the latest that is witnessed (met the quorum).
+#[derive(Clone)]
+pub(super) struct Witnessing {
+    pub(super) latest: Latest,
+    pub(super) witnessed: Latest,
+}
+
 /// The witnesses to ask: those of the operator's configuration, then each
 /// delegation's witness that the roster gives a URL for (a key listed in
 /// both is asked once, at the configured address).
@@ -67,16 +80,53 @@ pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<Witn
 }
 
 /// Starts asking `targets` about every checkpoint `ledger` signs; returns
-/// what they cosigned. With no targets nothing is started.
-pub(super) fn start(ledger: Ledger, targets: Vec<WitnessTarget>) -> Latest {
-    let (tx, rx) = watch::channel(None);
+/// what they cosigned. A checkpoint is witnessed when `policy` (the
+/// roster's) accepts its note, or without one when anyone cosigned it.
+/// With no targets nothing is started.
+pub(super) fn start(ledger: Ledger, targets: Vec<WitnessTarget>, policy: Option<Policy>) -> Witnessing {
+    let (latest_tx, latest) = watch::channel(None);
+    let (witnessed_tx, witnessed) = watch::channel(None);
     if !targets.is_empty() {
-        tokio::spawn(follow(ledger, targets, tx));
+        let out = Outputs {
+            latest: latest_tx,
+            witnessed: witnessed_tx,
+            policy,
+        };
+        tokio::spawn(follow(ledger, targets, out));
     }
-    rx
+    Witnessing { latest, witnessed }
 }
 
-async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: watch::Sender<Option<Arc<Cosigned>>>) {
+/// Where [`follow`] sends what it collected.
+struct Outputs {
+    latest: watch::Sender<Option<Arc<Cosigned>>>,
+    witnessed: watch::Sender<Option<Arc<Cosigned>>>,
+    policy: Option<Policy>,
+}
+
+impl Outputs {
+    /// Sends `c` on; false once nobody listens any more.
+    fn send(&self, c: Cosigned) -> bool {
+        let met = match &self.policy {
+            Some(p) => p.check(&c.note).is_ok(),
+            None => !c.witnesses.is_empty(),
+        };
+        let c = Arc::new(c);
+        if met {
+            // Only ever forwards: a later checkpoint replaces an earlier one.
+            self.witnessed.send_if_modified(|w| match w {
+                Some(old) if old.size >= c.size => false,
+                _ => {
+                    *w = Some(c.clone());
+                    true
+                }
+            });
+        }
+        self.latest.send(Some(c)).is_ok()
+    }
+}
+
+async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
     let mut known = vec![0u64; targets.len()];
     let mut latest = ledger.watch_checkpoint();
     loop {
@@ -112,7 +162,7 @@ async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: watch::Sender<
             note,
             witnesses,
         };
-        if out.send(Some(Arc::new(cosigned))).is_err() {
+        if !out.send(cosigned) {
             return;
         }
         if latest.changed().await.is_err() {

@@ -24,3 +24,4 @@ mod streams;
 mod tls_matrix;
 mod util;
 mod witness;
+mod witness_roster;

@@ -13,13 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running `isthmus witness serve`.
-struct WitnessProcess {
+pub(crate) struct WitnessProcess {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl WitnessProcess {
-    fn start(key: &Path, log_vkey: &str, data: &Path) -> WitnessProcess {
+    pub(crate) fn start(key: &Path, log_vkey: &str, data: &Path) -> WitnessProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isthmus"))
             .args([
                 "witness",
@@ -52,7 +52,7 @@ impl WitnessProcess {
         WitnessProcess { child, addr }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
@@ -163,13 +163,13 @@ async fn a_witness_process_cosigns_a_real_hub_and_keeps_its_state_through_sigkil
 }
 
 /// An in-process witness serving HTTP on 127.0.0.1:0 for `log`.
-struct LocalWitness {
-    witness: std::sync::Arc<isthmus::witness::Witness>,
-    addr: String,
+pub(crate) struct LocalWitness {
+    pub(crate) witness: std::sync::Arc<isthmus::witness::Witness>,
+    pub(crate) addr: String,
     _dir: tempfile::TempDir,
 }
 
-async fn local_witness(name: &str, log: &isthmus::ledger::note::NoteVerifier) -> LocalWitness {
+pub(crate) async fn local_witness(name: &str, log: &isthmus::ledger::note::NoteVerifier) -> LocalWitness {
     use isthmus::witness::{Cosigner, Witness, WitnessStore};
     let dir = tempfile::tempdir().expect("dir");
     let store = WitnessStore::open(dir.path()).expect("store");
@@ -195,7 +195,7 @@ fn targets(ws: &[LocalWitness]) -> Vec<isthmus::server::WitnessTarget> {
 }
 
 /// Names of the witnesses among `ws` whose valid cosignature is on `note`.
-fn cosigners(note: &str, ws: &[LocalWitness]) -> Vec<String> {
+pub(crate) fn cosigners(note: &str, ws: &[LocalWitness]) -> Vec<String> {
     let text = isthmus::ledger::note::unverified_text(note).expect("note").to_owned();
     ws.iter()
         .filter(|w| {
@@ -407,6 +407,49 @@ async fn isthmus_checkpoint_enforces_a_witness_quorum_against_a_real_hub() {
         why.contains("REFUSED by the witness policy") && why.contains("missing: w9.example/isthmus"),
         "{why}"
     );
+
+    // A C2SP tlog-policy file: publish --receipt fetches a witnessed
+    // receipt, and verify-receipt checks the quorum offline.
+    let policy = |path: &str, second: &str| {
+        let p = wdir.path().join(path);
+        let text = format!(
+            "witness w0 {}\nwitness other {second}\ngroup both all w0 other\nquorum both\n",
+            vkeys[0]
+        );
+        std::fs::write(&p, text).expect("policy");
+        p.to_str().expect("utf-8").to_owned()
+    };
+    let (ours, strangers) = (policy("ours.policy", &vkeys[1]), policy("stranger.policy", &stranger));
+    let receipt = wdir.path().join("q-2.tlog-proof");
+    let r = receipt.to_str().expect("utf-8");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/alert.toml");
+    let out = cli(
+        certs.path(),
+        &hub.addr,
+        &["--as", "CO", "--policy", &ours, "publish", example, "--receipt", r],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let offline = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    let lp = certs.path().join("log.pub");
+    let lp = lp.to_str().expect("utf-8");
+    let verify = |p: &str| {
+        cli(
+            certs.path(),
+            &offline,
+            &["--policy", p, "verify-receipt", r, "--log-key", lp],
+        )
+    };
+    let out = verify(&ours);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.starts_with("VALID") && said.contains("witness quorum 2 of 2 (both) met: cosigned by w0, other"),
+        "{said}"
+    );
+    let out = verify(&strangers);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.starts_with("INVALID") && said.contains("missing: other"), "{said}");
     for w in witnesses {
         w.kill();
     }
