@@ -14,6 +14,7 @@ use crate::ledger::checkpoint::CheckpointError;
 use crate::ledger::note::NoteError;
 use crate::ledger::tiles::TileError;
 use crate::roster::change::ChangeError;
+use crate::witness::{PolicyError, QuorumError};
 
 /// Why an audit did not end in "intact".
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +184,10 @@ pub enum Reason {
         /// Size of the trusted earlier checkpoint.
         old_size: u64,
     },
+    /// The export's checkpoint is not cosigned as the auditor's witness
+    /// policy requires: nothing says the hub showed this tree to anyone else.
+    #[error("the checkpoint is not witnessed as the policy requires: {0}")]
+    Unwitnessed(QuorumError),
     /// The tiles give no valid consistency proof between the checkpoints.
     #[error("no valid consistency proof from size {old_size} to {new_size} in the hash tiles: {detail}")]
     Inconsistent {
@@ -251,6 +256,28 @@ pub enum Unusable {
         path: PathBuf,
         /// Why.
         source: CheckpointError,
+    },
+    /// The witness policy file cannot be read.
+    #[error("cannot read witness policy {path}: {source}")]
+    PolicyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The witness policy file is not a valid C2SP tlog-policy.
+    #[error("witness policy {path}: {source}")]
+    Policy {
+        /// The file.
+        path: PathBuf,
+        /// Which line, and why.
+        source: PolicyError,
+    },
+    /// The witness policy lists logs, and not the trusted log key.
+    #[error("witness policy {path} is for other logs: it lists no log line with the trusted log key")]
+    PolicyForOtherLogs {
+        /// The file.
+        path: PathBuf,
     },
     /// The signature verifier thread stopped (a bug, not the export's fault).
     #[error("the signature verifier thread stopped unexpectedly")]

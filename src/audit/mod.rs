@@ -14,7 +14,9 @@
 //! no duplicate alert id, retractions only by originators ([`rules`]), and
 //! every alert signature verified in parallel batches under the one
 //! Ed25519 rule ingest uses ([`signatures`]); finally the entries' root
-//! against the signed root and a consistency proof from the tiles.
+//! against the signed root and a consistency proof from the tiles. With a
+//! witness policy (C2SP tlog-policy), the export's checkpoint must also
+//! carry the cosignatures its quorum needs, checked before the scan.
 //! Results and exit codes are in [`report`], failures in [`error`].
 
 pub mod error;
@@ -52,6 +54,9 @@ pub struct Options<'a> {
     /// cofactored one (a warning, not a failure: see [`crate::crypto`]).
     /// Costs one ring verification per alert.
     pub strict_signatures: bool,
+    /// A witness policy file (C2SP tlog-policy) whose quorum must have
+    /// cosigned the export's checkpoint, if given.
+    pub policy: Option<&'a Path>,
 }
 
 /// Audits the export at `export`. `progress(done, total)` is called as
@@ -95,9 +100,13 @@ fn run(
         },
     })?;
     let old = opts.since.map(|p| trust::open_old(p, &key)).transpose()?;
+    let policy = opts.policy.map(|p| trust::load_policy(p, &key)).transpose()?;
     let cp = trust::open_checkpoint(&reader, &key)?;
     report.checkpoint = Some(cp.checkpoint.clone());
     report.evidence.push(cp.note.clone());
+    if let Some(policy) = &policy {
+        report.counts.witnessed = Some(trust::check_witnessed(policy, &cp.note)?);
+    }
     if let Some(old) = &old {
         report.evidence.push(old.note.clone());
         trust::check_rollback(old, &cp)?;

@@ -33,6 +33,9 @@ pub struct Counts {
     /// With `--strict-signatures`: alerts whose signature holds only under
     /// the cofactored rule (standard RFC 8032 libraries reject them).
     pub cofactored_only: Option<CofactoredOnlyCount>,
+    /// With `--policy`: the witness quorum the checkpoint met, and who
+    /// cosigned it.
+    pub witnessed: Option<String>,
 }
 
 /// Alert signatures the audit's rule accepts but a standard RFC 8032
@@ -149,6 +152,9 @@ impl Report {
         let _ = writeln!(out, "signatures checked: {}", c.signatures_checked);
         if let Some(w) = &c.cofactored_only {
             let _ = writeln!(out, "cofactored only:    {} (valid under the audit's ZIP-215 rule; standard RFC 8032 verifiers reject them){}", w.count, listed(&w.first_indices));
+        }
+        if let Some(w) = &c.witnessed {
+            let _ = writeln!(out, "witness quorum:     {w}");
         }
         let _ = writeln!(out, "elapsed:            {:.3} s", self.elapsed.as_secs_f64());
         for note in &self.evidence {

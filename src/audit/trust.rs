@@ -13,6 +13,7 @@ use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle::{consistency_proof, verify_consistency, HashReader};
 use crate::ledger::note::NoteVerifier;
 use crate::ledger::tiles::TileReader;
+use crate::witness::Policy;
 
 /// Parses the trusted log key: `arg` is a C2SP verifier key
 /// (`name+hex8(keyid)+base64(0x01||key)`) or the path of a file holding one.
@@ -47,6 +48,33 @@ pub(crate) fn open_checkpoint(reader: &TileReader, key: &NoteVerifier) -> Result
         return Err(AuditError::whole(Reason::CheckpointText));
     }
     SignedCheckpoint::open(reader.checkpoint_note(), key).map_err(|e| AuditError::whole(Reason::Checkpoint(e)))
+}
+
+/// Reads the auditor's witness policy; one that lists logs must list the
+/// trusted log key among them.
+pub(crate) fn load_policy(path: &Path, key: &NoteVerifier) -> Result<Policy, Unusable> {
+    let text = std::fs::read_to_string(path).map_err(|source| Unusable::PolicyFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let policy = Policy::parse(&text).map_err(|source| Unusable::Policy {
+        path: path.to_owned(),
+        source,
+    })?;
+    if policy.logs().next().is_some() && !policy.logs().any(|l| l == key) {
+        return Err(Unusable::PolicyForOtherLogs { path: path.to_owned() });
+    }
+    Ok(policy)
+}
+
+/// Checks the export's checkpoint against the witness policy; says who
+/// cosigned it when the quorum is met.
+pub(crate) fn check_witnessed(policy: &Policy, note: &str) -> Result<String, AuditError> {
+    let met = policy
+        .check(note)
+        .map_err(|e| AuditError::whole(Reason::Unwitnessed(e)))?;
+    let names: Vec<&str> = met.iter().map(|(n, _)| n.as_str()).collect();
+    Ok(format!("{} met: cosigned by {}", policy.describe(), names.join(", ")))
 }
 
 /// Reads and opens the auditor's earlier checkpoint with the trusted key.

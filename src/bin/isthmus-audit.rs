@@ -40,6 +40,11 @@ enum Command {
         /// reject them; a warning, not a failure). One more verification per alert.
         #[arg(long)]
         strict_signatures: bool,
+        /// A witness policy (C2SP tlog-policy file): the export's
+        /// checkpoint must carry the cosignatures its quorum needs (export
+        /// with `isthmus --policy FILE export` to fetch a witnessed one).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         since,
         genesis,
         strict_signatures,
+        policy,
         json,
     } = Cli::parse().command;
     let opts = Options {
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         since: since.as_deref(),
         genesis,
         strict_signatures,
+        policy: policy.as_deref(),
     };
     let report = match std::io::stderr().is_terminal() {
         true => audit::verify(&export, &opts, &mut progress_bar()),

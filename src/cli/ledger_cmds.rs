@@ -195,13 +195,18 @@ pub(super) async fn export(cli: &Cli, dir: &Path) -> Result<(), Failure> {
     if me.role != pb::Role::Auditor as i32 {
         return Err(anyhow!("export needs the auditor role; {} is not an auditor", me.principal).into());
     }
+    let policy = witness_policy(cli, &[], None)?;
     let cp = rpc
         .get_checkpoint(pb::GetCheckpointRequest {
             min_size: 0,
-            ..Default::default()
+            witnessed: policy.is_some(),
         })
         .await?
         .into_inner();
+    if let Some(policy) = &policy {
+        let met = check_witnessed(policy, &cp.note).map_err(|e| anyhow!("{e}"))?;
+        eprintln!("{met}");
+    }
     let filter = pb::SubscribeFilter {
         publishers: vec![],
         include_roster: true,

@@ -108,6 +108,7 @@ fn audit_files(files: &Files) -> bool {
         since: None,
         genesis: None,
         strict_signatures: false,
+        policy: None,
     };
     audit::verify(dir.path(), &opts, &mut |_, _| {}).exit_code() == 0
 }

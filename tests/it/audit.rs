@@ -230,6 +230,7 @@ fn run(export: &Export, since: Option<&Path>) -> Report {
         since,
         genesis: None,
         strict_signatures: false,
+        policy: None,
     };
     audit::verify(export.path(), &opts, &mut |_, _| {})
 }

@@ -338,7 +338,7 @@ async fn a_split_view_cannot_collect_a_quorum_on_both_sides() {
 }
 
 #[tokio::test]
-async fn isthmus_checkpoint_enforces_a_witness_quorum_against_a_real_hub() {
+async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
     let (fed, certs) = write_federation(30);
     let wdir = tempfile::tempdir().expect("witness dir");
     let log_vkey = std::fs::read_to_string(certs.path().join("log.pub")).expect("log.pub");
@@ -450,6 +450,47 @@ async fn isthmus_checkpoint_enforces_a_witness_quorum_against_a_real_hub() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.starts_with("INVALID") && said.contains("missing: other"), "{said}");
+
+    // An export fetched under the policy carries the cosignatures, and
+    // isthmus-audit checks them offline.
+    let export = wdir.path().join("export");
+    let ex = export.to_str().expect("utf-8");
+    let out = cli(
+        certs.path(),
+        &hub.addr,
+        &["--as", "AUDITOR", "--policy", &ours, "export", ex],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let audit = |p: &str| {
+        Command::new(env!("CARGO_BIN_EXE_isthmus-audit"))
+            .args(["verify", ex, "--log-key", lp, "--policy", p])
+            .output()
+            .expect("run isthmus-audit")
+    };
+    let out = audit(&ours);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("witness quorum:     2 of 2 (both) met: cosigned by w0, other"),
+        "{said}"
+    );
+    let out = audit(&strangers);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.starts_with("INTEGRITY FAILURE: the checkpoint is not witnessed"),
+        "{said}"
+    );
+    let other_log = wdir.path().join("other-log.policy");
+    let other = isthmus::ledger::note::NoteSigner::generate("elsewhere.example/log")
+        .expect("key")
+        .0;
+    let text = std::fs::read_to_string(&ours).expect("policy");
+    std::fs::write(&other_log, format!("log {}\n{text}", other.verifier_key())).expect("policy");
+    let out = audit(other_log.to_str().expect("utf-8"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("is for other logs"), "{said}");
     for w in witnesses {
         w.kill();
     }
