@@ -126,6 +126,30 @@ pub enum Reason {
         /// The latest before it.
         previous: i64,
     },
+    /// Accepted later than a witness quorum had cosigned a tree holding it:
+    /// the acceptance time was forward-dated.
+    #[error("accepted at {accepted}, but a witness quorum had cosigned a tree holding it by {witnessed} (allowed skew {skew} s): the acceptance time was forward-dated")]
+    AfterWitnessed {
+        /// This entry's acceptance time.
+        accepted: i64,
+        /// The export checkpoint's quorum time.
+        witnessed: i64,
+        /// The clock skew allowed.
+        skew: i64,
+    },
+    /// Accepted earlier than a witness quorum saw the trusted earlier
+    /// checkpoint, which does not hold it: the entry was back-dated.
+    #[error("accepted at {accepted}, but a witness quorum cosigned the earlier checkpoint of size {old_size}, which does not hold it, at {witnessed} or later (allowed skew {skew} s): the entry was back-dated")]
+    BeforeWitnessed {
+        /// This entry's acceptance time.
+        accepted: i64,
+        /// The earlier checkpoint's quorum time.
+        witnessed: i64,
+        /// The earlier checkpoint's size.
+        old_size: u64,
+        /// The clock skew allowed.
+        skew: i64,
+    },
     /// A submission accepted before the roster in force was issued.
     #[error("accepted at {accepted}, before the roster in force was issued ({issued})")]
     BeforeRoster {

@@ -57,7 +57,13 @@ pub struct Options<'a> {
     /// A witness policy file (C2SP tlog-policy) whose quorum must have
     /// cosigned the export's checkpoint, if given.
     pub policy: Option<&'a Path>,
+    /// With a policy: the clock skew allowed between the hub's acceptance
+    /// times and the witnesses' cosignature times, in seconds.
+    pub time_skew: u64,
 }
+
+/// The default of [`Options::time_skew`]: five minutes.
+pub const DEFAULT_TIME_SKEW: u64 = 300;
 
 /// Audits the export at `export`. `progress(done, total)` is called as
 /// entries are checked. Never panics on bad input: every outcome is in the
@@ -104,15 +110,24 @@ fn run(
     let cp = trust::open_checkpoint(&reader, &key)?;
     report.checkpoint = Some(cp.checkpoint.clone());
     report.evidence.push(cp.note.clone());
+    let mut times = rules::TimeBounds {
+        skew: i64::try_from(opts.time_skew).unwrap_or(i64::MAX),
+        ..Default::default()
+    };
     if let Some(policy) = &policy {
-        report.counts.witnessed = Some(trust::check_witnessed(policy, &cp.note)?);
+        let (met, cosigned) = trust::check_witnessed(policy, &cp.note)?;
+        times.witnessed = policy.quorum_time(&cosigned).and_then(|t| i64::try_from(t).ok());
+        let earlier = old.as_ref().and_then(|o| Some((o, policy.check(&o.note).ok()?)));
+        times.earlier =
+            earlier.and_then(|(o, c)| Some((o.checkpoint.size, i64::try_from(policy.quorum_time_from(&c)?).ok()?)));
+        report.counts.witnessed = Some(trust::describe_times(met, &times));
     }
     if let Some(old) = &old {
         report.evidence.push(old.note.clone());
         trust::check_rollback(old, &cp)?;
     }
     let old_cp = old.as_ref().map(|o| &o.checkpoint);
-    let rules = rules::Rules::pinned(opts.genesis);
+    let rules = rules::Rules::pinned(opts.genesis).timed(times);
     let sigs = signatures::SigBatch::new(opts.strict_signatures);
     scan::scan(
         &reader,

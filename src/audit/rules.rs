@@ -54,6 +54,20 @@ pub(crate) struct Rules {
     genesis: Option<[u8; 32]>,
     /// Index of the latest roster entry checked.
     last_roster: Option<u64>,
+    times: TimeBounds,
+}
+
+/// What the witnesses' cosignature times say about acceptance times.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeBounds {
+    /// The export checkpoint's quorum time: no entry accepted after it
+    /// (plus the skew).
+    pub(crate) witnessed: Option<i64>,
+    /// The trusted earlier checkpoint's size and the time from which a
+    /// quorum cosigned it: no later entry accepted before it (minus skew).
+    pub(crate) earlier: Option<(u64, i64)>,
+    /// The clock skew allowed between hub and witnesses, in seconds.
+    pub(crate) skew: i64,
 }
 
 impl Rules {
@@ -62,6 +76,35 @@ impl Rules {
         Rules {
             genesis,
             ..Rules::default()
+        }
+    }
+
+    /// The same rules, also holding acceptance times to `times`.
+    pub(crate) fn timed(self, times: TimeBounds) -> Self {
+        Rules { times, ..self }
+    }
+
+    fn check_times(&self, index: u64, accepted: i64) -> Result<(), Reason> {
+        let skew = self.times.skew;
+        if let Some(witnessed) = self.times.witnessed {
+            if accepted > witnessed.saturating_add(skew) {
+                return Err(Reason::AfterWitnessed {
+                    accepted,
+                    witnessed,
+                    skew,
+                });
+            }
+        }
+        match self.times.earlier {
+            Some((old_size, witnessed)) if index >= old_size && accepted < witnessed.saturating_sub(skew) => {
+                Err(Reason::BeforeWitnessed {
+                    accepted,
+                    witnessed,
+                    old_size,
+                    skew,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -97,6 +140,7 @@ impl Rules {
                 });
             }
             self.last_accepted = at;
+            self.check_times(index, at)?;
         }
         match entry::body(&decoded) {
             Body::Roster { envelope, accepted } => self.roster(index, envelope, accepted, counts).map(|()| None),

@@ -13,7 +13,9 @@ use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::merkle::{consistency_proof, verify_consistency, HashReader};
 use crate::ledger::note::NoteVerifier;
 use crate::ledger::tiles::TileReader;
-use crate::witness::Policy;
+use crate::witness::{Cosigned, Policy};
+
+use super::rules::TimeBounds;
 
 /// Parses the trusted log key: `arg` is a C2SP verifier key
 /// (`name+hex8(keyid)+base64(0x01||key)`) or the path of a file holding one.
@@ -67,14 +69,32 @@ pub(crate) fn load_policy(path: &Path, key: &NoteVerifier) -> Result<Policy, Unu
     Ok(policy)
 }
 
-/// Checks the export's checkpoint against the witness policy; says who
-/// cosigned it when the quorum is met.
-pub(crate) fn check_witnessed(policy: &Policy, note: &str) -> Result<String, AuditError> {
+/// Checks the export's checkpoint against the witness policy: who
+/// cosigned it in words, and their cosignatures.
+pub(crate) fn check_witnessed(policy: &Policy, note: &str) -> Result<(String, Vec<(String, Cosigned)>), AuditError> {
     let met = policy
         .check(note)
         .map_err(|e| AuditError::whole(Reason::Unwitnessed(e)))?;
     let names: Vec<&str> = met.iter().map(|(n, _)| n.as_str()).collect();
-    Ok(format!("{} met: cosigned by {}", policy.describe(), names.join(", ")))
+    Ok((
+        format!("{} met: cosigned by {}", policy.describe(), names.join(", ")),
+        met,
+    ))
+}
+
+/// `met` followed by which acceptance-time bounds the cosignatures gave.
+pub(crate) fn describe_times(met: String, t: &TimeBounds) -> String {
+    let mut out = met;
+    if let Some(w) = t.witnessed {
+        out.push_str(&format!("; no entry accepted after {w} + {} s", t.skew));
+    }
+    if let Some((size, from)) = t.earlier {
+        out.push_str(&format!(
+            "; none from entry {size} on accepted before {from} - {} s",
+            t.skew
+        ));
+    }
+    out
 }
 
 /// Reads and opens the auditor's earlier checkpoint with the trusted key.

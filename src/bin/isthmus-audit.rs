@@ -45,6 +45,12 @@ enum Command {
         /// with `isthmus --policy FILE export` to fetch a witnessed one).
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// With --policy: the clock skew allowed between the hub's
+        /// acceptance times and the witnesses' cosignature times. No entry
+        /// may be accepted after the export's checkpoint was cosigned (plus
+        /// this), nor, after --since's checkpoint, before it was (minus this).
+        #[arg(long, value_name = "SECONDS", default_value_t = audit::DEFAULT_TIME_SKEW)]
+        time_skew: u64,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         genesis,
         strict_signatures,
         policy,
+        time_skew,
         json,
     } = Cli::parse().command;
     let opts = Options {
@@ -67,6 +74,7 @@ fn main() -> ExitCode {
         genesis,
         strict_signatures,
         policy: policy.as_deref(),
+        time_skew,
     };
     let report = match std::io::stderr().is_terminal() {
         true => audit::verify(&export, &opts, &mut progress_bar()),

@@ -109,6 +109,7 @@ fn audit_files(files: &Files) -> bool {
         genesis: None,
         strict_signatures: false,
         policy: None,
+        time_skew: 0,
     };
     audit::verify(dir.path(), &opts, &mut |_, _| {}).exit_code() == 0
 }

@@ -274,14 +274,7 @@ impl Policy {
                 ok.push((w.name.clone(), c));
             }
         }
-        let mut met: HashMap<&str, bool> = HashMap::from([(NONE, true)]);
-        for w in &self.witnesses {
-            met.insert(&w.name, ok.iter().any(|(n, _)| *n == w.name));
-        }
-        for g in &self.groups {
-            let count = g.members.iter().filter(|m| met.get(m.as_str()) == Some(&true)).count();
-            met.insert(&g.name, count >= g.threshold);
-        }
+        let met = self.met(&|name| ok.iter().any(|(n, _)| n == name));
         if met.get(self.quorum.as_str()) == Some(&true) {
             return Ok(ok);
         }
@@ -293,6 +286,57 @@ impl Policy {
                 .into_iter()
                 .filter(|w| met.get(w.as_str()) != Some(&true))
                 .collect(),
+        })
+    }
+
+    /// Which witnesses and groups are satisfied when the witnesses for
+    /// which `cosigned` holds have cosigned.
+    fn met(&self, cosigned: &dyn Fn(&str) -> bool) -> HashMap<&str, bool> {
+        let mut met: HashMap<&str, bool> = HashMap::from([(NONE, true)]);
+        for w in &self.witnesses {
+            met.insert(&w.name, cosigned(&w.name));
+        }
+        for g in &self.groups {
+            let count = g.members.iter().filter(|m| met.get(m.as_str()) == Some(&true)).count();
+            met.insert(&g.name, count >= g.threshold);
+        }
+        met
+    }
+
+    /// When the quorum had cosigned, by the cosignatures' own timestamps
+    /// (`cosigned` as [`Policy::check`] returned them): the earliest T
+    /// such that the cosignatures stamped at or before T satisfy the
+    /// quorum. The tree existed by then unless a whole quorum lies. `None`
+    /// if they do not satisfy it, or it needs nobody.
+    pub fn quorum_time(&self, cosigned: &[(String, Cosigned)]) -> Option<u64> {
+        let mut times: Vec<u64> = cosigned.iter().map(|(_, c)| c.timestamp).collect();
+        times.sort_unstable();
+        self.first_time(cosigned, times, |t, at| t <= at)
+    }
+
+    /// The latest T such that the cosignatures stamped at or after T
+    /// satisfy the quorum: the quorum saw this tree, and no larger one, at
+    /// T or later, unless a whole quorum lies. `None` as for
+    /// [`Policy::quorum_time`].
+    pub fn quorum_time_from(&self, cosigned: &[(String, Cosigned)]) -> Option<u64> {
+        let mut times: Vec<u64> = cosigned.iter().map(|(_, c)| c.timestamp).collect();
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        self.first_time(cosigned, times, |t, at| t >= at)
+    }
+
+    /// The first of `times` at which the cosignatures `within` it meet the quorum.
+    fn first_time(
+        &self,
+        cosigned: &[(String, Cosigned)],
+        times: Vec<u64>,
+        within: impl Fn(u64, u64) -> bool,
+    ) -> Option<u64> {
+        if self.requires_nothing() {
+            return None;
+        }
+        times.into_iter().find(|&at| {
+            let met = self.met(&|name| cosigned.iter().any(|(n, c)| n == name && within(c.timestamp, at)));
+            met.get(self.quorum.as_str()) == Some(&true)
         })
     }
 
@@ -343,6 +387,27 @@ mod tests {
             note.push_str(&w.sign(&body, 5 + i as u64).expect("cosign"));
         }
         note
+    }
+
+    #[test]
+    fn quorum_times_need_a_whole_quorum_on_the_same_side() {
+        let ws = witnesses(3);
+        let signed = note(&[&ws[0], &ws[1], &ws[2]]); // stamped 5, 6, 7
+        for (k, by, from) in [(1, 5, 7), (2, 6, 6), (3, 7, 5)] {
+            let p = Policy::threshold("delegations", k, listed(&ws)).expect("policy");
+            let cosigned = p.check(&signed).expect("met");
+            assert_eq!(
+                (p.quorum_time(&cosigned), p.quorum_time_from(&cosigned)),
+                (Some(by), Some(from)),
+                "{k}"
+            );
+        }
+        let two_of = Policy::threshold("delegations", 2, listed(&ws)).expect("policy");
+        let two = two_of.check(&note(&[&ws[0], &ws[1]])).expect("2 of 3");
+        let all = Policy::threshold("delegations", 3, listed(&ws)).expect("policy");
+        assert_eq!(all.quorum_time(&two), None, "short of the quorum");
+        let none = Policy::parse("quorum none\n").expect("none");
+        assert_eq!(none.quorum_time(&[]), None);
     }
 
     #[test]

@@ -31,27 +31,27 @@ const ORIGIN: &str = "localhost/isthmus-test-log";
 
 /// A ledger built without a server: the entries exactly as the hub stores
 /// them, and the log key that signs its checkpoints.
-struct Log {
+pub(crate) struct Log {
     fed: DevFederation,
     roster: Roster,
     signer: NoteSigner,
-    entries: Vec<Vec<u8>>,
+    pub(crate) entries: Vec<Vec<u8>>,
     /// Every alert so far by (publisher, id), with its entry index.
     seen: HashMap<(String, String), usize>,
     /// The one clock reading every entry is accepted at, so that a test
     /// replacing an entry cannot stamp it later than the ones after it.
-    now: i64,
+    pub(crate) now: i64,
 }
 
 /// An export directory and the verifier key to audit it with.
-struct Export {
+pub(crate) struct Export {
     dir: tempfile::TempDir,
-    key: String,
-    checkpoint: SignedCheckpoint,
+    pub(crate) key: String,
+    pub(crate) checkpoint: SignedCheckpoint,
 }
 
 impl Export {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -80,7 +80,7 @@ impl Log {
 
     /// Genesis roster and `n` alerts from every delegation in turn, some to
     /// ALL, the fifth one a retraction by its originator.
-    fn with_alerts(n: usize) -> Self {
+    pub(crate) fn with_alerts(n: usize) -> Self {
         let mut log = Log::new();
         let codes: Vec<String> = log.roster.delegations().map(|m| m.id.to_string()).collect();
         for i in 0..n {
@@ -130,7 +130,7 @@ impl Log {
             .bytes
     }
 
-    fn export(&self) -> Export {
+    pub(crate) fn export(&self) -> Export {
         self.export_of(&self.entries)
     }
 
@@ -147,7 +147,7 @@ impl Log {
     }
 
     /// The checkpoint of the first `n` entries, signed by the log key.
-    fn checkpoint_of(&self, n: usize) -> SignedCheckpoint {
+    pub(crate) fn checkpoint_of(&self, n: usize) -> SignedCheckpoint {
         sign(&self.entries[..n], &self.signer)
     }
 }
@@ -231,12 +231,13 @@ fn run(export: &Export, since: Option<&Path>) -> Report {
         genesis: None,
         strict_signatures: false,
         policy: None,
+        time_skew: 0,
     };
     audit::verify(export.path(), &opts, &mut |_, _| {})
 }
 
 /// The failure an audit reported.
-fn failure(report: &Report) -> (Option<u64>, &Reason) {
+pub(crate) fn failure(report: &Report) -> (Option<u64>, &Reason) {
     match &report.result {
         Err(AuditError::Failure { index, reason }) => (*index, reason),
         other => panic!("expected an integrity failure, got {other:?}"),

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod audit;
+mod audit_witnessed;
 mod binaries;
 mod client_verify;
 mod connections;
