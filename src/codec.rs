@@ -46,6 +46,8 @@ limits! {
     pb::GetCheckpointRequest => 256, "a GetCheckpointRequest";
     pb::InclusionProofRequest => 256, "an InclusionProofRequest";
     pb::ConsistencyProofRequest => 256, "a ConsistencyProofRequest";
+    // A witness's answer: at most the tlog-witness body limit, plus framing.
+    pb::WitnessAnswer => crate::witness::request::MAX_BODY_BYTES + 64, "a WitnessAnswer";
 }
 
 // Responses, decoded by clients: bounded by the channel's own limit only.
@@ -56,6 +58,7 @@ limits! {
     pb::CheckpointResponse => usize::MAX, "a CheckpointResponse";
     pb::InclusionProofResponse => usize::MAX, "an InclusionProofResponse";
     pb::ConsistencyProofResponse => usize::MAX, "a ConsistencyProofResponse";
+    pb::WitnessRequest => usize::MAX, "a WitnessRequest";
 }
 
 /// [`ProstCodec`] with precise decode errors.

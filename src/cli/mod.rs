@@ -203,6 +203,18 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// The log level when `RUST_LOG` is unset: `info` for the long-running
+/// `witness serve`, else `warn` (an officer's command prints its own
+/// results; logs are for what went wrong).
+pub fn default_log_level(cli: &Cli) -> &'static str {
+    match &cli.command {
+        Command::Witness {
+            command: witness::WitnessCommand::Serve { .. },
+        } => "info",
+        _ => "warn",
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match dispatch(cli).await {
@@ -264,7 +276,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             check,
         } => get(&cli, *index, publisher.as_deref(), id.as_deref(), check).await,
         Command::Whoami => whoami(&cli).await,
-        Command::Witness { command } => witness::run(command).await,
+        Command::Witness { command } => witness::run(&cli, command).await,
         Command::Health { service } => health(&cli, service).await,
         Command::RosterApprove { file } => roster_approve(&cli, file),
     }

@@ -1,6 +1,7 @@
 //! The hub's state and operations, independent of gRPC: the ledger, the
 //! roster in force, and publish / read with the access policy applied.
 
+use super::dial_out::DialOuts;
 use super::disk::DiskFloor;
 use super::witnessing::{self, WitnessTarget};
 use crate::crypto::queue::VerifyQueue;
@@ -42,6 +43,7 @@ pub struct Hub {
     roster: RwLock<Arc<Roster>>,
     cosigned: witnessing::Witnessing,
     witnessed: bool,
+    dial_outs: Arc<DialOuts>,
 }
 
 impl Hub {
@@ -84,9 +86,11 @@ impl Hub {
         };
         let targets = witnessing::targets(&log.witnesses, &roster);
         let witnessed = !targets.is_empty();
-        let cosigned = witnessing::start(ledger.clone(), targets, roster.witness_policy());
+        let dial_outs = Arc::new(DialOuts::default());
+        let cosigned = witnessing::start(ledger.clone(), targets, roster.witness_policy(), dial_outs.clone());
         Ok(Hub {
             witnessed,
+            dial_outs,
             cosigned,
             ledger,
             disk: DiskFloor::new(data_dir, log.min_free_disk_bytes),
@@ -123,6 +127,11 @@ impl Hub {
     /// The size of the latest witnessed checkpoint (0: none yet).
     pub fn witnessed_size(&self) -> u64 {
         self.cosigned.witnessed.borrow().as_ref().map_or(0, |c| c.size)
+    }
+
+    /// The witnesses connected over `rpc Witness`.
+    pub(super) fn dial_outs(&self) -> &Arc<DialOuts> {
+        &self.dial_outs
     }
 
     /// Whether any witness is asked to cosign this hub's checkpoints.

@@ -8,6 +8,7 @@
 
 mod caller;
 mod conn;
+mod dial_out;
 mod disk;
 mod health;
 mod hub;
@@ -28,7 +29,7 @@ pub use conn::Peer;
 pub use hub::{Hub, LogOptions};
 pub use serve::{runtime, serve, shutdown_signal};
 pub use service::Service;
-pub use witnessing::{Cosigned, WitnessTarget, WITNESS_TIMEOUT};
+pub use witnessing::{Cosigned, WitnessTarget, MAX_WITNESS_RETRY, WITNESS_RETRY, WITNESS_TIMEOUT};
 
 use crate::codec::MAX_REQUEST_BYTES;
 use crate::error::{Error, Result};

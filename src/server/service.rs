@@ -222,6 +222,26 @@ impl Isthmus for Service {
         }))
     }
 
+    type WitnessStream = super::dial_out::RequestStream;
+
+    async fn witness(
+        &self,
+        req: Request<tonic::Streaming<pb::WitnessAnswer>>,
+    ) -> Result<Response<Self::WitnessStream>, Status> {
+        let (member, _) = self.reader(&req)?;
+        let id = member.id.to_string();
+        match &member.witness {
+            None => return Err(Refusal::NotAWitness(id).into()),
+            Some(w) if w.url.is_some() => return Err(Refusal::WitnessHasUrl(id).into()),
+            Some(_) => {}
+        }
+        let requests = self
+            .hub
+            .dial_outs()
+            .attach(&id, req.into_inner(), self.stopping.clone());
+        Ok(Response::new(requests))
+    }
+
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let (m, peer) = self.reader(&req)?;
         Ok(Response::new(pb::WhoAmIResponse {

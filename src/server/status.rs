@@ -74,6 +74,12 @@ pub enum Refusal {
         /// The ledger size.
         size: u64,
     },
+    /// A `Witness` stream from a principal the roster lists no witness for.
+    #[error("the roster lists no witness_key for {0}; only a delegation's witness may open a Witness stream")]
+    NotAWitness(String),
+    /// A `Witness` stream from a witness the hub reaches at its URL.
+    #[error("the roster gives {0}'s witness a witness_url, so the hub calls it there; drop the URL from the roster to dial out instead")]
+    WitnessHasUrl(String),
     /// A witnessed checkpoint asked of a hub without witnesses.
     #[error("this hub asks no witnesses to cosign its checkpoints; ask without `witnessed`")]
     NoWitnesses,
@@ -144,7 +150,8 @@ impl From<Refusal> for Status {
             | Refusal::OldSize { .. } => Code::InvalidArgument,
             Refusal::NotFound => Code::NotFound,
             Refusal::CheckpointLate | Refusal::WitnessesLate { .. } => Code::DeadlineExceeded,
-            Refusal::NoWitnesses => Code::FailedPrecondition,
+            Refusal::NoWitnesses | Refusal::WitnessHasUrl(_) => Code::FailedPrecondition,
+            Refusal::NotAWitness(_) => Code::PermissionDenied,
             Refusal::ShuttingDown { .. } => Code::Unavailable,
             Refusal::Hub(e) => return hub_fault(e, "the hub could not read its ledger; retry later"),
         };

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::dial_out::DialOuts;
 use crate::ledger::checkpoint::SignedCheckpoint;
 use crate::ledger::Ledger;
 use crate::roster::Roster;
@@ -27,6 +28,11 @@ use crate::witness::{http, AddCheckpoint, Answer, CosignatureVerifier, Policy};
 
 /// How long one witness has to answer one checkpoint.
 pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long before the witnesses that have not cosigned the latest
+/// checkpoint are asked again; doubling up to [`MAX_WITNESS_RETRY`].
+pub const WITNESS_RETRY: Duration = Duration::from_secs(5);
+/// The longest wait between two retries of a missing witness.
+pub const MAX_WITNESS_RETRY: Duration = Duration::from_secs(300);
 
 /// A witness the hub asks: its verifier key and `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,20 +65,45 @@ pub(super) struct Witnessing {
     pub(super) witnessed: Latest,
 }
 
+/// How the hub reaches a witness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// `POST /add-checkpoint` at `host:port`.
+    Http(String),
+    /// Down the `Witness` stream this delegation's witness opened.
+    DialOut(String),
+}
+
+/// A witness the hub asks, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Asked {
+    key: CosignatureVerifier,
+    reach: Reach,
+}
+
 /// The witnesses to ask: those of the operator's configuration, then each
-/// delegation's witness that the roster gives a URL for (a key listed in
-/// both is asked once, at the configured address).
-pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<WitnessTarget> {
-    let mut all = configured.to_vec();
+/// delegation's witness of the roster, at its URL or, without one, over
+/// the stream it dials out with (a key listed in both is asked once, at
+/// the configured address).
+pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<Asked> {
+    let mut all: Vec<Asked> = configured
+        .iter()
+        .map(|t| Asked {
+            key: t.key.clone(),
+            reach: Reach::Http(t.addr.clone()),
+        })
+        .collect();
     for m in roster.delegations() {
         let Some(w) = &m.witness else { continue };
-        let Some(addr) = w.url.as_deref().and_then(|u| http::authority(u).ok()) else {
-            continue;
+        let reach = match w.url.as_deref().map(http::authority) {
+            Some(Ok(addr)) => Reach::Http(addr),
+            Some(Err(_)) => continue, // the roster refuses these at load
+            None => Reach::DialOut(m.id.to_string()),
         };
         if !all.iter().any(|t| t.key == w.key) {
-            all.push(WitnessTarget {
+            all.push(Asked {
                 key: w.key.clone(),
-                addr,
+                reach,
             });
         }
     }
@@ -83,7 +114,7 @@ pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<Witn
 /// what they cosigned. A checkpoint is witnessed when `policy` (the
 /// roster's) accepts its note, or without one when anyone cosigned it.
 /// With no targets nothing is started.
-pub(super) fn start(ledger: Ledger, targets: Vec<WitnessTarget>, policy: Option<Policy>) -> Witnessing {
+pub(super) fn start(ledger: Ledger, targets: Vec<Asked>, policy: Option<Policy>, dial: Arc<DialOuts>) -> Witnessing {
     let (latest_tx, latest) = watch::channel(None);
     let (witnessed_tx, witnessed) = watch::channel(None);
     if !targets.is_empty() {
@@ -92,7 +123,7 @@ pub(super) fn start(ledger: Ledger, targets: Vec<WitnessTarget>, policy: Option<
             witnessed: witnessed_tx,
             policy,
         };
-        tokio::spawn(follow(ledger, targets, out));
+        tokio::spawn(follow(ledger, targets, dial, out));
     }
     Witnessing { latest, witnessed }
 }
@@ -113,9 +144,10 @@ impl Outputs {
         };
         let c = Arc::new(c);
         if met {
-            // Only ever forwards: a later checkpoint replaces an earlier one.
+            // Only ever forwards: a later checkpoint, or the same one with
+            // more cosignatures, replaces what was there.
             self.witnessed.send_if_modified(|w| match w {
-                Some(old) if old.size >= c.size => false,
+                Some(old) if (old.size, old.witnesses.len()) >= (c.size, c.witnesses.len()) => false,
                 _ => {
                     *w = Some(c.clone());
                     true
@@ -126,8 +158,11 @@ impl Outputs {
     }
 }
 
-async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
+async fn follow(ledger: Ledger, targets: Vec<Asked>, dial: Arc<DialOuts>, out: Outputs) {
     let mut known = vec![0u64; targets.len()];
+    let mut lines: Vec<Option<String>> = vec![None; targets.len()];
+    let mut body = String::new();
+    let mut retry = WITNESS_RETRY;
     let mut latest = ledger.watch_checkpoint();
     loop {
         let Some(cp) = latest.borrow_and_update().clone() else {
@@ -136,18 +171,32 @@ async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
             }
             continue;
         };
-        let asks = targets.iter().zip(known.iter().copied()).map(|(t, k)| {
-            let (ledger, cp, t) = (ledger.clone(), cp.clone(), t.clone());
-            tokio::spawn(async move { ask(&ledger, &t, k, &cp).await })
-        });
-        let asks: Vec<_> = asks.collect();
+        let text = cp.checkpoint.to_text();
+        if text != body {
+            (body, retry) = (text, WITNESS_RETRY);
+            lines.iter_mut().for_each(|l| *l = None);
+        }
+        // Only the witnesses without a line for this checkpoint yet.
+        let asks: Vec<_> = targets
+            .iter()
+            .zip(known.iter().copied())
+            .zip(&lines)
+            .map(|((t, k), line)| {
+                let (ledger, cp, t, dial) = (ledger.clone(), cp.clone(), t.clone(), dial.clone());
+                line.is_none()
+                    .then(|| tokio::spawn(async move { ask(&ledger, &t, &dial, k, &cp).await }))
+            })
+            .collect();
+        for ((slot, line), task) in known.iter_mut().zip(lines.iter_mut()).zip(asks) {
+            if let Some(task) = task {
+                (*slot, *line) = task.await.unwrap_or((*slot, None));
+            }
+        }
         let mut note = cp.note.clone();
         let mut witnesses = Vec::new();
-        for ((slot, t), task) in known.iter_mut().zip(&targets).zip(asks) {
-            let (size, line) = task.await.unwrap_or((*slot, None));
-            *slot = size;
+        for (t, line) in targets.iter().zip(&lines) {
             if let Some(line) = line {
-                note.push_str(&line);
+                note.push_str(line);
                 witnesses.push(t.key.name().to_owned());
             }
         }
@@ -157,6 +206,7 @@ async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
             of = targets.len(),
             "checkpoint witnessed"
         );
+        let missing = witnesses.len() < targets.len();
         let cosigned = Cosigned {
             size: cp.checkpoint.size,
             note,
@@ -165,8 +215,13 @@ async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
         if !out.send(cosigned) {
             return;
         }
-        if latest.changed().await.is_err() {
-            return;
+        // A new checkpoint asks everyone again; until then the missing
+        // witnesses are asked again after a backoff, or at once when a
+        // dial-out witness connects.
+        tokio::select! {
+            changed = latest.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(retry), if missing => retry = (retry * 2).min(MAX_WITNESS_RETRY),
+            _ = dial.connected(), if missing => {}
         }
     }
 }
@@ -174,7 +229,7 @@ async fn follow(ledger: Ledger, targets: Vec<WitnessTarget>, out: Outputs) {
 /// One witness, one checkpoint: the witness's size afterwards and its line
 /// if it cosigned. A 409 naming a size below the checkpoint is retried
 /// once with a proof from that size.
-async fn ask(ledger: &Ledger, t: &WitnessTarget, known: u64, cp: &SignedCheckpoint) -> (u64, Option<String>) {
+async fn ask(ledger: &Ledger, t: &Asked, dial: &DialOuts, known: u64, cp: &SignedCheckpoint) -> (u64, Option<String>) {
     let size = cp.checkpoint.size;
     let mut old = known.min(size);
     for _ in 0..2 {
@@ -189,7 +244,7 @@ async fn ask(ledger: &Ledger, t: &WitnessTarget, known: u64, cp: &SignedCheckpoi
             checkpoint: cp.note.clone(),
         }
         .to_body();
-        let answer = tokio::time::timeout(WITNESS_TIMEOUT, http::add_checkpoint(&t.addr, body)).await;
+        let answer = tokio::time::timeout(WITNESS_TIMEOUT, send(&t.reach, dial, body)).await;
         match answer {
             Ok(Ok(Answer::Cosigned(lines))) => return (size, verified(t, cp, &lines)),
             Ok(Ok(Answer::Conflict { size: theirs, .. })) if theirs != old && theirs <= size => old = theirs,
@@ -214,8 +269,16 @@ async fn ask(ledger: &Ledger, t: &WitnessTarget, known: u64, cp: &SignedCheckpoi
     (old, None)
 }
 
+/// One `add-checkpoint` body to the witness, by whichever way it is reached.
+async fn send(reach: &Reach, dial: &DialOuts, body: String) -> Result<Answer, String> {
+    match reach {
+        Reach::Http(addr) => http::add_checkpoint(addr, body).await.map_err(|e| e.to_string()),
+        Reach::DialOut(delegation) => dial.ask(delegation, body).await,
+    }
+}
+
 /// The line of `t` among `lines` that verifies over the checkpoint.
-fn verified(t: &WitnessTarget, cp: &SignedCheckpoint, lines: &str) -> Option<String> {
+fn verified(t: &Asked, cp: &SignedCheckpoint, lines: &str) -> Option<String> {
     let body = cp.checkpoint.to_text();
     let line = lines
         .split_inclusive('\n')

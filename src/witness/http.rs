@@ -115,6 +115,15 @@ async fn handle(
             return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE, TEXT, why));
         }
     };
+    let answer = answer(witness, body.to_vec()).await;
+    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (content_type, body) = answer.body();
+    Ok(plain(status, content_type, body))
+}
+
+/// `witness`'s answer to one `add-checkpoint` body, now (on a blocking
+/// thread: the store syncs to disk), whichever transport brought it.
+pub async fn answer(witness: Arc<Witness>, body: Vec<u8>) -> Answer {
     // Before 1970 the clock is broken; 0 makes the cosigner refuse.
     let now = u64::try_from(crate::time::unix_now()).unwrap_or(0);
     let answer = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body, now))
@@ -123,9 +132,7 @@ async fn handle(
     if let Answer::Conflict { why, .. } | Answer::BadRequest(why) | Answer::Unprocessable(why) = &answer {
         tracing::info!(status = answer.status(), reason = %why, "add-checkpoint refused");
     }
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let (content_type, body) = answer.body();
-    Ok(plain(status, content_type, body))
+    answer
 }
 
 /// Sends one `add-checkpoint` body to the witness at `addr` (`host:port`,

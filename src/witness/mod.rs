@@ -13,6 +13,7 @@
 
 pub mod core;
 pub mod cosignature;
+pub mod dial;
 pub mod http;
 pub mod policy;
 pub mod request;

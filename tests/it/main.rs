@@ -25,4 +25,5 @@ mod streams;
 mod tls_matrix;
 mod util;
 mod witness;
+mod witness_dial;
 mod witness_roster;

@@ -92,7 +92,8 @@ async fn reflection_lists_and_resolves_the_api_for_members_only() {
             "WhoAmI",
             "GetCheckpoint",
             "GetInclusionProof",
-            "GetConsistencyProof"
+            "GetConsistencyProof",
+            "Witness"
         ]
     );
     // A client then fetches each dependency by name, as grpcurl does.

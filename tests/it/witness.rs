@@ -28,7 +28,7 @@ impl WitnessProcess {
                 "127.0.0.1:0",
                 "--log",
                 log_vkey,
-                "--key",
+                "--witness-key",
             ])
             .arg(key)
             .arg("--data-dir")
