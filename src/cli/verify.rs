@@ -58,13 +58,17 @@ impl CheckArgs {
         let key = super::ledger_cmds::log_key(cli)?.ok_or_else(|| {
             anyhow!("checking needs the log's verifier key: give --log-key (or --no-verify to print unchecked)")
         })?;
+        let policy = super::ledger_cmds::witness_policy(cli, &[], None)?;
         let cp = rpc
             .get_checkpoint(pb::GetCheckpointRequest {
                 min_size: index,
-                ..Default::default()
+                witnessed: policy.is_some(),
             })
             .await?
             .into_inner();
+        if let Some(policy) = &policy {
+            super::ledger_cmds::check_witnessed(policy, &cp.note).map_err(|why| refuse_whole(&why))?;
+        }
         let cp = SignedCheckpoint::open(&cp.note, &key)
             .map_err(|e| refuse_whole(&format!("the hub's checkpoint does not verify: {e}")))?;
         state::extend(rpc, self.state.as_deref(), &cp, &key).await?;

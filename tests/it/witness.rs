@@ -451,6 +451,21 @@ async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.starts_with("INVALID") && said.contains("missing: other"), "{said}");
 
+    // get and tail anchor on a witnessed checkpoint under the policy.
+    let got = cli(certs.path(), &hub.addr, &["--as", "CO", "--policy", &ours, "get", "1"]);
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let got = cli(
+        certs.path(),
+        &hub.addr,
+        &["--as", "CO", "--policy", &strangers, "tail", "--limit", "1"],
+    );
+    let why = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("REFUSED by the witness policy") && why.contains("missing: other"),
+        "{why}"
+    );
+
     // An export fetched under the policy carries the cosignatures, and
     // isthmus-audit checks them offline.
     let export = wdir.path().join("export");
