@@ -162,6 +162,18 @@ impl Ledger {
         merkle::consistency_proof(old, new, &*self.store).map_err(|e| Error::Storage(format!("merkle: {e}")))
     }
 
+    /// The latest witnessed checkpoint note the hub stored, if any (see
+    /// `server::witnessing`; the caller checks it against the ledger).
+    pub fn witnessed_note(&self) -> Result<Option<String>> {
+        self.store.witnessed()
+    }
+
+    /// Durably stores `note` as the latest witnessed checkpoint. Blocks on
+    /// `fdatasync`: call from a blocking thread.
+    pub fn put_witnessed_note(&self, note: &str) -> Result<()> {
+        self.store.put_witnessed(note)
+    }
+
     /// The root of the tree of `size` durable entries.
     pub fn root(&self, size: u64) -> Result<merkle::Hash> {
         self.within(size)?;

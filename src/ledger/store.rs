@@ -30,6 +30,7 @@ const ENTRY: u8 = b'e';
 const ALERT: u8 = b'a';
 const META_ROSTER: &[u8] = b"mroster";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
+const META_WITNESSED: &[u8] = b"mwitnessed";
 const HASH: u8 = b'h';
 const CHECKPOINT_FILE: &str = "checkpoint";
 /// sled's page cache: bounded so the hub's memory does not grow with the
@@ -173,6 +174,24 @@ impl Store {
                 .map(Some)
                 .map_err(|_| Error::Storage("stored checkpoint is not UTF-8".into())),
         }
+    }
+
+    /// The latest witnessed checkpoint note (cosignatures included), if any.
+    pub fn witnessed(&self) -> Result<Option<String>> {
+        match self.db.get(META_WITNESSED).map_err(storage)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| Error::Storage("stored witnessed checkpoint is not UTF-8".into())),
+        }
+    }
+
+    /// Durably replaces the witnessed checkpoint note (metadata beside the
+    /// ledger, never an entry: one atomic key write, flush, `fdatasync`).
+    pub fn put_witnessed(&self, note: &str) -> Result<()> {
+        let mut b = WriteBatch::default();
+        b.0.insert(META_WITNESSED, note.as_bytes());
+        self.commit(b)
     }
 
     /// The checkpoint note kept beside the store in `<dir>/checkpoint`. It

@@ -114,9 +114,12 @@ pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<Aske
 /// what they cosigned. A checkpoint is witnessed when `policy` (the
 /// roster's) accepts its note, or without one when anyone cosigned it.
 /// With no targets nothing is started.
+/// The witnessed checkpoint stored before a restart is served again at
+/// once if it still holds (see [`restore`]).
 pub(super) fn start(ledger: Ledger, targets: Vec<Asked>, policy: Option<Policy>, dial: Arc<DialOuts>) -> Witnessing {
     let (latest_tx, latest) = watch::channel(None);
-    let (witnessed_tx, witnessed) = watch::channel(None);
+    let restored = restore(&ledger, &targets, policy.as_ref()).map(Arc::new);
+    let (witnessed_tx, witnessed) = watch::channel(restored);
     if !targets.is_empty() {
         let out = Outputs {
             latest: latest_tx,
@@ -135,26 +138,80 @@ struct Outputs {
     policy: Option<Policy>,
 }
 
+/// Whether `c` is witnessed: `policy` (the roster's) accepts its note, or
+/// without one, anyone cosigned it.
+fn met(policy: Option<&Policy>, c: &Cosigned) -> bool {
+    match policy {
+        Some(p) => p.check(&c.note).is_ok(),
+        None => !c.witnesses.is_empty(),
+    }
+}
+
 impl Outputs {
-    /// Sends `c` on; false once nobody listens any more.
-    fn send(&self, c: Cosigned) -> bool {
-        let met = match &self.policy {
-            Some(p) => p.check(&c.note).is_ok(),
-            None => !c.witnesses.is_empty(),
-        };
+    /// Sends `c` on: `None` once nobody listens any more, else the newly
+    /// witnessed checkpoint if `c` is one (to store).
+    fn send(&self, c: Cosigned) -> Option<Option<Arc<Cosigned>>> {
         let c = Arc::new(c);
-        if met {
+        let mut newly = None;
+        if met(self.policy.as_ref(), &c) {
             // Only ever forwards: a later checkpoint, or the same one with
             // more cosignatures, replaces what was there.
             self.witnessed.send_if_modified(|w| match w {
                 Some(old) if (old.size, old.witnesses.len()) >= (c.size, c.witnesses.len()) => false,
                 _ => {
                     *w = Some(c.clone());
+                    newly = Some(c.clone());
                     true
                 }
             });
         }
-        self.latest.send(Some(c)).is_ok()
+        self.latest.send(Some(c)).ok().map(|()| newly)
+    }
+}
+
+/// The witnessed checkpoint the hub stored before it stopped, if it is
+/// still this ledger's (its size within the ledger, the same root there)
+/// and still meets the quorum with the witnesses asked now.
+fn restore(ledger: &Ledger, targets: &[Asked], policy: Option<&Policy>) -> Option<Cosigned> {
+    let note = match ledger.witnessed_note() {
+        Ok(note) => note?,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the stored witnessed checkpoint; witnessing starts afresh");
+            return None;
+        }
+    };
+    let text = crate::ledger::note::unverified_text(&note).ok()?;
+    let cp = crate::ledger::checkpoint::Checkpoint::parse(text).ok()?;
+    if ledger.root(cp.size).ok() != Some(cp.root) {
+        tracing::warn!(
+            size = cp.size,
+            "the stored witnessed checkpoint is not this ledger's; ignored"
+        );
+        return None;
+    }
+    let witnesses = targets
+        .iter()
+        .filter(|t| {
+            note.split_inclusive('\n')
+                .any(|l| matches!(t.key.verify_line(text, l), Ok(Some(_))))
+        })
+        .map(|t| t.key.name().to_owned())
+        .collect();
+    let c = Cosigned {
+        size: cp.size,
+        note: note.clone(),
+        witnesses,
+    };
+    met(policy, &c).then_some(c)
+}
+
+/// Stores `c` as the latest witnessed checkpoint (on a blocking thread:
+/// it syncs); a failure only costs serving it again after a restart.
+async fn store(ledger: &Ledger, c: Arc<Cosigned>) {
+    let ledger = ledger.clone();
+    let stored = tokio::task::spawn_blocking(move || ledger.put_witnessed_note(&c.note)).await;
+    if !matches!(stored, Ok(Ok(()))) {
+        tracing::warn!("could not store the witnessed checkpoint; it is served until the hub restarts");
     }
 }
 
@@ -212,8 +269,10 @@ async fn follow(ledger: Ledger, targets: Vec<Asked>, dial: Arc<DialOuts>, out: O
             note,
             witnesses,
         };
-        if !out.send(cosigned) {
-            return;
+        match out.send(cosigned) {
+            None => return,
+            Some(Some(newly)) => store(&ledger, newly).await,
+            Some(None) => {}
         }
         // A new checkpoint asks everyone again; until then the missing
         // witnesses are asked again after a backoff, or at once when a

@@ -511,3 +511,63 @@ async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
     }
     hub.kill();
 }
+
+#[tokio::test]
+async fn the_witnessed_checkpoint_survives_a_hub_restart_with_its_witnesses_gone() {
+    let (fed, certs) = write_federation(30);
+    let wdir = tempfile::tempdir().expect("witness dir");
+    let log_vkey = std::fs::read_to_string(certs.path().join("log.pub")).expect("log.pub");
+    let key = wdir.path().join("w.key");
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
+        .args(["witness", "keygen", "--name", "w.example/isthmus", "--out"])
+        .arg(&key)
+        .output()
+        .expect("keygen");
+    let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let w = WitnessProcess::start(&key, log_vkey.trim(), &wdir.path().join("state"));
+    let cfg = wdir.path().join("isthmusd.toml");
+    std::fs::write(
+        &cfg,
+        format!("dev = true\n[[witness]]\nkey = \"{vkey}\"\naddr = \"{}\"\n", w.addr),
+    )
+    .expect("config");
+    let data = tempfile::tempdir().expect("data");
+    let args = ["--config".as_ref(), cfg.as_os_str()];
+    let hub = Daemon::start_with(certs.path(), data.path(), &args);
+    let mut co = isthmus::client::connect(&hub.addr.to_string(), &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    co.publish(sealed(&fed, "CO", &alert("r-1", "CO", &["PA"])))
+        .await
+        .expect("publish");
+    let req = |min_size| pb::GetCheckpointRequest {
+        min_size,
+        witnessed: true,
+    };
+    let before = co.get_checkpoint(req(2)).await.expect("witnessed").into_inner();
+    let v = CosignatureVerifier::from_key(&vkey).expect("vkey");
+    let text = isthmus::ledger::note::unverified_text(&before.note)
+        .expect("note")
+        .to_owned();
+    assert!(before
+        .note
+        .lines()
+        .any(|l| matches!(v.verify_line(&text, &format!("{l}\n")), Ok(Some(_)))));
+    hub.kill();
+    w.kill();
+
+    // The witness is gone; the restarted hub serves what it had stored.
+    let hub = Daemon::start_with(certs.path(), data.path(), &args);
+    let mut co = isthmus::client::connect(&hub.addr.to_string(), &tls_of(&fed, "CO"))
+        .await
+        .expect("connect");
+    let after = co.get_checkpoint(req(0)).await.expect("stored witnessed").into_inner();
+    assert_eq!((after.size, &after.note), (before.size, &before.note));
+    let plain = co
+        .get_checkpoint(pb::GetCheckpointRequest::default())
+        .await
+        .expect("cp")
+        .into_inner();
+    assert_eq!(plain.witnessed_size, before.size);
+    hub.kill();
+}
