@@ -11,8 +11,9 @@ import pathlib
 import unittest
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from isthmus_client import dsse, merkle, note
+from isthmus_client import cosignature, dsse, merkle, note
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = REPO / "tests" / "vectors"
@@ -209,6 +210,73 @@ class SignedNoteVectors(unittest.TestCase):
     def test_dev_log_key(self):
         key = note.Verifier.parse((REPO / "certs-dev" / "log.pub").read_text())
         self.assertTrue(key.name.startswith("isthmus.localhost/"))
+
+
+class CosignatureVectors(unittest.TestCase):
+    def setUp(self):
+        self.v = json.loads((VECTORS / "cosignature" / "known-answer.json").read_text())
+
+    def test_known_answer(self):
+        v = self.v
+        key = cosignature.CosignatureVerifier.parse(v["vkey"])
+        self.assertEqual((key.key_id.hex(), key.public_key.hex()), (v["key_id_hex"], v["public_key_hex"]))
+        self.assertEqual(key.vkey(), v["vkey"])
+        self.assertEqual(cosignature.signed_message(v["checkpoint_body"], v["timestamp"]).decode(), v["signed_message"])
+        self.assertEqual(key.verify_line(v["checkpoint_body"], v["signature_line"]), v["timestamp"])
+        signer = cosignature.Cosigner(v["name"], bytes.fromhex(v["seed_hex"]))
+        self.assertEqual(signer.line(v["checkpoint_body"], v["timestamp"]), v["signature_line"])
+
+    def test_the_lines_that_must_fail(self):
+        key = cosignature.CosignatureVerifier.parse(self.v["vkey"])
+        for bad in self.v["must_fail"]:
+            with self.subTest(bad["why"]):
+                try:
+                    got = key.verify_line(self.v["checkpoint_body"], bad["signature_line"])
+                except note.NoteError:
+                    got = None
+                self.assertIsNone(got)
+
+
+class PythonWitness(unittest.TestCase):
+    """The reference witness's own statuses, against a log made here."""
+
+    def test_statuses(self):
+        from isthmus_client.witness import Refused, Witness
+
+        log_key = Ed25519PrivateKey.generate()
+        public = log_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        name = "log.example/test"
+        log = note.Verifier(name=name, key_id=note.note_key_id(name, b"\x01" + public), public_key=public)
+        witness = Witness(cosignature.Cosigner("w.example/py"), log)
+        leaves = [merkle.leaf_hash(bytes([i])) for i in range(3)]
+
+        def signed(size, root):
+            text = f"{name}\n{size}\n{base64.b64encode(root).decode()}\n"
+            sig = base64.b64encode(log.key_id + log_key.sign(text.encode())).decode()
+            return text, f"{text}\n\u2014 {name} {sig}\n"
+
+        root1 = leaves[0]
+        root2 = merkle.node_hash(leaves[0], leaves[1])
+        text1, note1 = signed(1, root1)
+        line = witness.add_checkpoint(f"old 0\n\n{note1}".encode())
+        self.assertIsNotNone(witness.cosigner.verifier.verify_line(text1, line))
+        _, note2 = signed(2, root2)
+        with self.assertRaises(Refused) as r:
+            witness.add_checkpoint(f"old 0\n\n{note2}".encode())
+        self.assertEqual((r.exception.status, r.exception.body), (409, "1\n"))
+        bad = base64.b64encode(b"\x00" * 32).decode()
+        with self.assertRaises(Refused) as r:
+            witness.add_checkpoint(f"old 1\n{bad}\n\n{note2}".encode())
+        self.assertEqual(r.exception.status, 422)
+        good = base64.b64encode(leaves[1]).decode()
+        witness.add_checkpoint(f"old 1\n{good}\n\n{note2}".encode())
+        _, forged = signed(2, b"\x01" * 32)
+        with self.assertRaises(Refused) as r:
+            witness.add_checkpoint(f"old 2\n\n{forged}".encode())
+        self.assertEqual(r.exception.status, 409, "same size, another root")
+        with self.assertRaises(Refused) as r:
+            witness.add_checkpoint(f"old 2\n\n{note2.replace(name, 'other.example/log')}".encode())
+        self.assertEqual(r.exception.status, 404)
 
 
 class Dsse(unittest.TestCase):

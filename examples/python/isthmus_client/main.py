@@ -18,7 +18,7 @@ import tempfile
 import grpc
 from google.protobuf.message import DecodeError
 
-from . import dsse, merkle, note, protos, reflection, roster
+from . import cosignature, dsse, merkle, note, protos, reflection, roster
 from .alert import example_alert
 
 PUBLISHER, READER, OUTSIDER = "CO", "PA", "BR"
@@ -203,6 +203,17 @@ def run(args):
     check(checkpoint.size > newest, "the checkpoint does not cover our entries")
     say(5, f"checkpoint {checkpoint.origin} size {checkpoint.size} root {checkpoint.root.hex()[:16]}...: "
            f"signed by the log key {log_key.name}+{log_key.key_id.hex()}")
+    if args.witness_key:
+        # A witnessed checkpoint: the witness's cosignature/v1 line must
+        # verify, by this module's own reading of C2SP tlog-cosignature.
+        witness = cosignature.CosignatureVerifier.parse(args.witness_key)
+        request = pb.service.GetCheckpointRequest(min_size=newest + 1, witnessed=True)
+        witnessed = pa.GetCheckpoint(request, timeout=max(T, 25))
+        body = note.open_note(witnessed.note, log_key)
+        stamps = [t for t in (witness.verify_line(body, l + "\n") for l in witnessed.note.split("\n")) if t]
+        check(stamps, f"the witnessed checkpoint has no valid cosignature by {witness.name}")
+        check(witnessed.witnessed_size == witnessed.size, "a witnessed answer's witnessed_size is not its size")
+        say(5, f"checkpoint of size {witnessed.size} cosigned by the witness {witness.name} at {stamps[0]}")
 
     # -- 6. Inclusion and consistency proofs. ------------------------------
     for index in rosters + [receipt.index for _, _, receipt in published]:
@@ -243,6 +254,8 @@ def main(argv=None):
     p.add_argument("--generated", help="where to generate the protobuf code (default: a temp folder)")
     p.add_argument("--tls-name", help="expected server certificate name, when it is not the --server host")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds per call (default 15)")
+    p.add_argument("--witness-key", help="a witness's cosignature/v1 verifier key: also require a "
+                                         "checkpoint it cosigned")
     args = p.parse_args(argv)
     if args.alerts < 1:
         p.error("--alerts must be at least 1")
