@@ -332,6 +332,21 @@ async fn a_split_view_cannot_collect_a_quorum_on_both_sides() {
         "no witness cosigned both: {ca:?} {cb:?}"
     );
     assert!(ca.len() < 3 || cb.len() < 3, "3 of 5 on both sides: {ca:?} {cb:?}");
+    // A reader holding the 3-of-5 policy accepts exactly one side and
+    // refuses the other, naming the witnesses it lacks.
+    let listed = ws
+        .iter()
+        .map(|w| isthmus::witness::PolicyWitness {
+            name: w.witness.cosigner().name().to_owned(),
+            key: w.witness.cosigner().verifier(),
+            url: None,
+        })
+        .collect();
+    let policy = isthmus::witness::Policy::threshold("witnesses", 3, listed).expect("policy");
+    let (pa, pb) = (policy.check(&na), policy.check(&nb));
+    assert!(pa.is_ok() != pb.is_ok(), "exactly one side meets 3 of 5: {pa:?} {pb:?}");
+    let refused = pa.err().or(pb.err()).expect("one side refused");
+    assert!(refused.to_string().contains("missing: "), "{refused}");
     assert!(evidence(&ws) > 0, "the witnesses shown the other history kept evidence");
     a.stop().await;
     b.stop().await;
