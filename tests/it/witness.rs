@@ -58,6 +58,19 @@ impl WitnessProcess {
     }
 }
 
+/// `isthmus witness keygen --name NAME` into `dir`: the key file and the
+/// verifier key it printed.
+pub(crate) fn witness_keygen(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
+    let key = dir.join(format!("{}.key", name.replace('/', "_")));
+    let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
+        .args(["witness", "keygen", "--name", name, "--out"])
+        .arg(&key)
+        .output()
+        .expect("keygen");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (key, String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 async fn checkpoint(c: &mut isthmus::client::Client, min_size: u64) -> String {
     c.get_checkpoint(pb::GetCheckpointRequest {
         min_size,
@@ -93,14 +106,8 @@ async fn a_witness_process_cosigns_a_real_hub_and_keeps_its_state_through_sigkil
     let data = tempfile::tempdir().expect("data");
     let hub = Daemon::start(certs.path(), data.path());
     let wdir = tempfile::tempdir().expect("witness dir");
-    let key = wdir.path().join("witness.key");
-    let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
-        .args(["witness", "keygen", "--name", "witness.example.co/isthmus", "--out"])
-        .arg(&key)
-        .output()
-        .expect("keygen");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let verifier = CosignatureVerifier::from_key(String::from_utf8_lossy(&out.stdout).trim()).expect("vkey printed");
+    let (key, vkey) = witness_keygen(wdir.path(), "witness.example.co/isthmus");
+    let verifier = CosignatureVerifier::from_key(&vkey).expect("vkey printed");
     let log_vkey = std::fs::read_to_string(certs.path().join("log.pub")).expect("log.pub");
     let state = wdir.path().join("state");
     let w = WitnessProcess::start(&key, log_vkey.trim(), &state);
@@ -361,13 +368,7 @@ async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
     let mut witnesses = Vec::new();
     let mut config = String::from("dev = true\n");
     for i in 0..2 {
-        let key = wdir.path().join(format!("w{i}.key"));
-        let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
-            .args(["witness", "keygen", "--name", &format!("w{i}.example/isthmus"), "--out"])
-            .arg(&key)
-            .output()
-            .expect("keygen");
-        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (key, vkey) = witness_keygen(wdir.path(), &format!("w{i}.example/isthmus"));
         let w = WitnessProcess::start(&key, log_vkey.trim(), &wdir.path().join(format!("state{i}")));
         config.push_str(&format!("[[witness]]\nkey = \"{vkey}\"\naddr = \"{}\"\n", w.addr));
         vkeys.push(vkey);
@@ -532,13 +533,7 @@ async fn the_witnessed_checkpoint_survives_a_hub_restart_with_its_witnesses_gone
     let (fed, certs) = write_federation(30);
     let wdir = tempfile::tempdir().expect("witness dir");
     let log_vkey = std::fs::read_to_string(certs.path().join("log.pub")).expect("log.pub");
-    let key = wdir.path().join("w.key");
-    let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
-        .args(["witness", "keygen", "--name", "w.example/isthmus", "--out"])
-        .arg(&key)
-        .output()
-        .expect("keygen");
-    let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (key, vkey) = witness_keygen(wdir.path(), "w.example/isthmus");
     let w = WitnessProcess::start(&key, log_vkey.trim(), &wdir.path().join("state"));
     let cfg = wdir.path().join("isthmusd.toml");
     std::fs::write(

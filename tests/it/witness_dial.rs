@@ -5,7 +5,7 @@
 
 use crate::util::processes::{cli, write_federation, Daemon};
 use crate::util::*;
-use crate::witness::{cosigners, local_witness, LocalWitness};
+use crate::witness::{cosigners, local_witness, witness_keygen, LocalWitness};
 use isthmus::pb;
 use isthmus::roster::{Roster, RosterWitness, Terms};
 use std::io::{BufRead, BufReader};
@@ -185,19 +185,7 @@ async fn isthmus_witness_serve_dial_cosigns_for_a_real_hub_and_comes_back_after_
     let log = log.trim();
     let mut keys = Vec::new();
     for who in ["CO", "PA"] {
-        let path = wdir.path().join(format!("{who}.key"));
-        let out = Command::new(env!("CARGO_BIN_EXE_isthmus"))
-            .args([
-                "witness",
-                "keygen",
-                "--name",
-                &format!("{}.example/witness", who.to_lowercase()),
-                "--out",
-            ])
-            .arg(&path)
-            .output()
-            .expect("keygen");
-        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (path, vkey) = witness_keygen(wdir.path(), &format!("{}.example/witness", who.to_lowercase()));
         keys.push((who, path, vkey));
     }
     let listed: Vec<_> = keys
