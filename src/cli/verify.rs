@@ -46,6 +46,11 @@ pub(super) struct CheckArgs {
     /// Print what the hub sends without checking rosters and signatures.
     #[arg(long)]
     no_verify: bool,
+    /// Also require the witness quorum of the roster in force at the
+    /// checkpoint (its witness_key entries and witness_quorum), read from
+    /// the roster history proven from the genesis.
+    #[arg(long, conflicts_with = "no_verify")]
+    roster_witnesses: bool,
 }
 
 impl CheckArgs {
@@ -62,7 +67,7 @@ impl CheckArgs {
         let cp = rpc
             .get_checkpoint(pb::GetCheckpointRequest {
                 min_size: index,
-                witnessed: policy.is_some(),
+                witnessed: policy.is_some() || self.roster_witnesses,
             })
             .await?
             .into_inner();
@@ -73,6 +78,15 @@ impl CheckArgs {
             .map_err(|e| refuse_whole(&format!("the hub's checkpoint does not verify: {e}")))?;
         state::extend(rpc, self.state.as_deref(), &cp, &key).await?;
         let history = history::prove(rpc, &cp, self.genesis).await?;
+        if self.roster_witnesses {
+            let size = cp.checkpoint.size;
+            let roster = history.in_force_at(size).map_err(|why| refuse_whole(&why))?;
+            let policy = roster
+                .witness_policy()
+                .ok_or_else(|| refuse_whole(&format!("the roster in force at size {size} lists no witnesses")))?;
+            let met = super::ledger_cmds::check_witnessed(&policy, &cp.note).map_err(|why| refuse_whole(&why))?;
+            eprintln!("{met} (the roster's witnesses, in force at size {size})");
+        }
         Ok(Some(Verifier {
             history,
             checkpoint: cp,

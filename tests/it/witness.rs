@@ -482,6 +482,17 @@ async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
         "{why}"
     );
 
+    // This roster lists no witnesses (the hub's are configured): a reader
+    // requiring the roster's quorum refuses.
+    let got = cli(
+        certs.path(),
+        &hub.addr,
+        &["--as", "CO", "get", "1", "--roster-witnesses"],
+    );
+    let why = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(1), "{why}");
+    assert!(why.contains("lists no witnesses"), "{why}");
+
     // An export fetched under the policy carries the cosignatures, and
     // isthmus-audit checks them offline.
     let export = wdir.path().join("export");

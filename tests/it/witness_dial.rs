@@ -242,6 +242,18 @@ async fn isthmus_witness_serve_dial_cosigns_for_a_real_hub_and_comes_back_after_
         let v = isthmus::witness::CosignatureVerifier::from_key(vkey).expect("vkey");
         assert!(receipt.contains(&format!("— {} ", v.name())), "{receipt}");
     }
+    // A reader can take the quorum from the roster history it proved.
+    let got = cli(
+        certs.path(),
+        &hub.addr,
+        &["--as", "PA", "get", "1", "--roster-witnesses"],
+    );
+    let said = String::from_utf8_lossy(&got.stderr);
+    assert!(got.status.success(), "{said}");
+    assert!(
+        said.contains("witness quorum 2 of 2 (delegations) met: cosigned by CO, PA (the roster's witnesses"),
+        "{said}"
+    );
     hub.kill();
 }
 
