@@ -112,11 +112,12 @@ pub(super) fn targets(configured: &[WitnessTarget], roster: &Roster) -> Vec<Aske
 
 /// Starts asking `targets` about every checkpoint `ledger` signs; returns
 /// what they cosigned. A checkpoint is witnessed when `policy` (the
-/// roster's) accepts its note, or without one when anyone cosigned it.
-/// With no targets nothing is started.
+/// roster's) accepts its note, or without one when a strict majority of
+/// `targets` cosigned it. With no targets nothing is started.
 /// The witnessed checkpoint stored before a restart is served again at
 /// once if it still holds (see [`restore`]).
 pub(super) fn start(ledger: Ledger, targets: Vec<Asked>, policy: Option<Policy>, dial: Arc<DialOuts>) -> Witnessing {
+    let policy = policy.or_else(|| majority(&targets));
     let (latest_tx, latest) = watch::channel(None);
     let restored = restore(&ledger, &targets, policy.as_ref()).map(Arc::new);
     let (witnessed_tx, witnessed) = watch::channel(restored);
@@ -138,8 +139,22 @@ struct Outputs {
     policy: Option<Policy>,
 }
 
-/// Whether `c` is witnessed: `policy` (the roster's) accepts its note, or
-/// without one, anyone cosigned it.
+/// A strict majority of `targets` (the configured witnesses, when the
+/// roster lists none), as a policy.
+fn majority(targets: &[Asked]) -> Option<Policy> {
+    let listed = targets
+        .iter()
+        .map(|t| crate::witness::PolicyWitness {
+            name: t.key.name().to_owned(),
+            key: t.key.clone(),
+            url: None,
+        })
+        .collect();
+    Policy::threshold("configured", targets.len() / 2 + 1, listed).ok()
+}
+
+/// Whether `c` is witnessed: `policy` accepts its note, or without one
+/// (witness names the policy could not tell apart), anyone cosigned it.
 fn met(policy: Option<&Policy>, c: &Cosigned) -> bool {
     match policy {
         Some(p) => p.check(&c.note).is_ok(),
@@ -148,24 +163,26 @@ fn met(policy: Option<&Policy>, c: &Cosigned) -> bool {
 }
 
 impl Outputs {
-    /// Sends `c` on: `None` once nobody listens any more, else the newly
-    /// witnessed checkpoint if `c` is one (to store).
-    fn send(&self, c: Cosigned) -> Option<Option<Arc<Cosigned>>> {
+    /// Whether `c` would replace the witnessed checkpoint served: it meets
+    /// the quorum and is a later checkpoint, or the same with more lines.
+    fn forwards(&self, c: &Cosigned) -> bool {
+        let better = match self.witnessed.borrow().as_ref() {
+            Some(old) => (old.size, old.witnesses.len()) < (c.size, c.witnesses.len()),
+            None => true,
+        };
+        better && met(self.policy.as_ref(), c)
+    }
+
+    /// Sends `c` on (as the latest if `newest`); false once nobody listens.
+    fn send(&self, c: Cosigned, newest: bool) -> bool {
         let c = Arc::new(c);
-        let mut newly = None;
-        if met(self.policy.as_ref(), &c) {
-            // Only ever forwards: a later checkpoint, or the same one with
-            // more cosignatures, replaces what was there.
-            self.witnessed.send_if_modified(|w| match w {
-                Some(old) if (old.size, old.witnesses.len()) >= (c.size, c.witnesses.len()) => false,
-                _ => {
-                    *w = Some(c.clone());
-                    newly = Some(c.clone());
-                    true
-                }
-            });
+        if self.forwards(&c) {
+            self.witnessed.send_replace(Some(c.clone()));
         }
-        self.latest.send(Some(c)).ok().map(|()| newly)
+        match newest {
+            true => self.latest.send(Some(c)).is_ok(),
+            false => !self.latest.is_closed(),
+        }
     }
 }
 
@@ -207,20 +224,91 @@ fn restore(ledger: &Ledger, targets: &[Asked], policy: Option<&Policy>) -> Optio
 
 /// Stores `c` as the latest witnessed checkpoint (on a blocking thread:
 /// it syncs); a failure only costs serving it again after a restart.
-async fn store(ledger: &Ledger, c: Arc<Cosigned>) {
-    let ledger = ledger.clone();
-    let stored = tokio::task::spawn_blocking(move || ledger.put_witnessed_note(&c.note)).await;
+async fn store(ledger: &Ledger, note: &str) {
+    let (ledger, note) = (ledger.clone(), note.to_owned());
+    let stored = tokio::task::spawn_blocking(move || ledger.put_witnessed_note(&note)).await;
     if !matches!(stored, Ok(Ok(()))) {
         tracing::warn!("could not store the witnessed checkpoint; it is served until the hub restarts");
     }
 }
 
+/// The recent checkpoints whose cosignatures are still collected: a
+/// witness slower than the checkpoint interval still counts towards an
+/// older one, which is served as witnessed if it meets the quorum first.
+const RECENT: usize = 16;
+
+/// One witness's answer: its index, the checkpoint, its line if it cosigned.
+type Answered = (usize, Arc<SignedCheckpoint>, Option<String>);
+
+/// Runs one loop per witness (each asks for the latest checkpoint as soon
+/// as it has answered for the previous one, so a slow or silent witness
+/// delays only its own lines) and combines their answers per checkpoint.
 async fn follow(ledger: Ledger, targets: Vec<Asked>, dial: Arc<DialOuts>, out: Outputs) {
-    let mut known = vec![0u64; targets.len()];
-    let mut lines: Vec<Option<String>> = vec![None; targets.len()];
-    let mut body = String::new();
-    let mut retry = WITNESS_RETRY;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Answered>(targets.len().max(1) * 2);
+    for (i, t) in targets.iter().enumerate() {
+        let (ledger, t, dial, tx) = (ledger.clone(), t.clone(), dial.clone(), tx.clone());
+        tokio::spawn(async move { follow_one(i, &t, &ledger, &dial, tx).await });
+    }
+    drop(tx);
+    // (checkpoint, lines by witness), oldest first.
+    let mut recent: std::collections::VecDeque<(Arc<SignedCheckpoint>, Vec<Option<String>>)> = Default::default();
+    let mut stored = 0;
+    while let Some((i, cp, line)) = rx.recv().await {
+        let body = cp.checkpoint.to_text();
+        let at = match recent.iter().position(|(c, _)| c.checkpoint.to_text() == body) {
+            Some(at) => at,
+            None if recent
+                .back()
+                .is_some_and(|(c, _)| c.checkpoint.size > cp.checkpoint.size) =>
+            {
+                continue
+            }
+            None => {
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back((cp.clone(), vec![None; targets.len()]));
+                recent.len() - 1
+            }
+        };
+        let Some((cp, lines)) = recent.get_mut(at) else {
+            continue;
+        };
+        if let (Some(slot), Some(line)) = (lines.get_mut(i), line) {
+            *slot = Some(line);
+        }
+        let c = collected(cp, &targets, lines);
+        tracing::debug!(
+            size = c.size,
+            cosigned = c.witnesses.len(),
+            of = targets.len(),
+            "cosignature collected"
+        );
+        if c.witnesses.len() == targets.len() {
+            tracing::info!(
+                size = c.size,
+                cosigned = c.witnesses.len(),
+                "checkpoint witnessed by all"
+            );
+        }
+        // A newly witnessed size is stored before it is served, so what a
+        // reader was given survives a restart. One durable write per size.
+        if c.size > stored && out.forwards(&c) {
+            store(&ledger, &c.note).await;
+            stored = c.size;
+        }
+        if !out.send(c, at + 1 == recent.len()) {
+            return;
+        }
+    }
+}
+
+/// Witness `i`: asks about the latest checkpoint, reports, and asks again
+/// when a newer one is signed, or, when it did not cosign, after a backoff
+/// (5 s doubling to 5 min) or at once when a dial-out witness connects.
+async fn follow_one(i: usize, t: &Asked, ledger: &Ledger, dial: &DialOuts, tx: tokio::sync::mpsc::Sender<Answered>) {
     let mut latest = ledger.watch_checkpoint();
+    let (mut known, mut retry) = (0, WITNESS_RETRY);
     loop {
         let Some(cp) = latest.borrow_and_update().clone() else {
             if latest.changed().await.is_err() {
@@ -228,60 +316,41 @@ async fn follow(ledger: Ledger, targets: Vec<Asked>, dial: Arc<DialOuts>, out: O
             }
             continue;
         };
-        let text = cp.checkpoint.to_text();
-        if text != body {
-            (body, retry) = (text, WITNESS_RETRY);
-            lines.iter_mut().for_each(|l| *l = None);
+        let (size, line) = ask(ledger, t, dial, known, &cp).await;
+        known = size;
+        let cosigned = line.is_some();
+        if tx.send((i, cp, line)).await.is_err() {
+            return;
         }
-        // Only the witnesses without a line for this checkpoint yet.
-        let asks: Vec<_> = targets
-            .iter()
-            .zip(known.iter().copied())
-            .zip(&lines)
-            .map(|((t, k), line)| {
-                let (ledger, cp, t, dial) = (ledger.clone(), cp.clone(), t.clone(), dial.clone());
-                line.is_none()
-                    .then(|| tokio::spawn(async move { ask(&ledger, &t, &dial, k, &cp).await }))
-            })
-            .collect();
-        for ((slot, line), task) in known.iter_mut().zip(lines.iter_mut()).zip(asks) {
-            if let Some(task) = task {
-                (*slot, *line) = task.await.unwrap_or((*slot, None));
+        if cosigned {
+            retry = WITNESS_RETRY;
+            if latest.changed().await.is_err() {
+                return;
             }
+            continue;
         }
-        let mut note = cp.note.clone();
-        let mut witnesses = Vec::new();
-        for (t, line) in targets.iter().zip(&lines) {
-            if let Some(line) = line {
-                note.push_str(line);
-                witnesses.push(t.key.name().to_owned());
-            }
-        }
-        tracing::info!(
-            size = cp.checkpoint.size,
-            cosigned = witnesses.len(),
-            of = targets.len(),
-            "checkpoint witnessed"
-        );
-        let missing = witnesses.len() < targets.len();
-        let cosigned = Cosigned {
-            size: cp.checkpoint.size,
-            note,
-            witnesses,
-        };
-        match out.send(cosigned) {
-            None => return,
-            Some(Some(newly)) => store(&ledger, newly).await,
-            Some(None) => {}
-        }
-        // A new checkpoint asks everyone again; until then the missing
-        // witnesses are asked again after a backoff, or at once when a
-        // dial-out witness connects.
         tokio::select! {
             changed = latest.changed() => if changed.is_err() { return },
-            _ = tokio::time::sleep(retry), if missing => retry = (retry * 2).min(MAX_WITNESS_RETRY),
-            _ = dial.connected(), if missing => {}
+            _ = tokio::time::sleep(retry) => retry = (retry * 2).min(MAX_WITNESS_RETRY),
+            _ = dial.connected() => {}
         }
+    }
+}
+
+/// `cp`'s note with the lines collected so far, in target order.
+fn collected(cp: &SignedCheckpoint, targets: &[Asked], lines: &[Option<String>]) -> Cosigned {
+    let mut note = cp.note.clone();
+    let mut witnesses = Vec::new();
+    for (t, line) in targets.iter().zip(lines) {
+        if let Some(line) = line {
+            note.push_str(line);
+            witnesses.push(t.key.name().to_owned());
+        }
+    }
+    Cosigned {
+        size: cp.checkpoint.size,
+        note,
+        witnesses,
     }
 }
 

@@ -160,3 +160,39 @@ async fn witnessed_checkpoints_from_a_hub_without_witnesses_are_refused_precisel
     assert_eq!(plain.witnessed_size, 0);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_witness_that_never_answers_delays_only_its_own_line() {
+    let fed = federation();
+    let mut ws = Vec::new();
+    for id in ["CO", "PA"] {
+        ws.push(local_witness(&format!("{}.example/witness", id.to_lowercase()), &fed.log.verifier()).await);
+    }
+    // Accepts connections (the kernel's backlog does) and never answers.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hole = black_hole.local_addr().expect("addr");
+    let live: Vec<(&str, &LocalWitness)> = ["CO", "PA"].into_iter().zip(ws.iter()).collect();
+    let mut roster = roster_with_witnesses(&fed, &live, &["US"], 2);
+    let members = roster.members().cloned().map(|mut m| {
+        if let Some(w) = m.witness.as_mut().filter(|_| m.id.as_str() == "US") {
+            w.url = Some(format!("http://{hole}"));
+        }
+        m
+    });
+    roster = Roster::new(members.collect(), roster.terms()).expect("roster");
+    let s = TestServer::start_with_roster(fed.clone(), roster).await;
+    let mut co = s.client("CO").await;
+    co.publish(sealed(&fed, "CO", &alert("hole-1", "CO", &["PA"])))
+        .await
+        .expect("publish");
+    let asked = tokio::time::Instant::now();
+    let cp = witnessed(&mut co, s.size()).await.expect("witnessed by CO and PA");
+    assert_eq!(cosigners(&cp.note, &ws).len(), 2, "{}", cp.note);
+    assert!(
+        asked.elapsed() < isthmus::server::WITNESS_TIMEOUT / 2,
+        "served before the silent witness timed out: {:?}",
+        asked.elapsed()
+    );
+    drop(black_hole);
+    s.stop().await;
+}
