@@ -289,6 +289,14 @@ impl Policy {
         })
     }
 
+    /// Whether the quorum is met when exactly the witnesses whose key
+    /// `cosigned` accepts have cosigned (their lines already verified by
+    /// the caller: no signature is checked here).
+    pub fn met_by(&self, cosigned: &dyn Fn(&CosignatureVerifier) -> bool) -> bool {
+        let met = self.met(&|name| self.witnesses.iter().any(|w| w.name == name && cosigned(&w.key)));
+        met.get(self.quorum.as_str()) == Some(&true)
+    }
+
     /// Which witnesses and groups are satisfied when the witnesses for
     /// which `cosigned` holds have cosigned.
     fn met(&self, cosigned: &dyn Fn(&str) -> bool) -> HashMap<&str, bool> {
@@ -406,6 +414,8 @@ mod tests {
         let two = two_of.check(&note(&[&ws[0], &ws[1]])).expect("2 of 3");
         let all = Policy::threshold("delegations", 3, listed(&ws)).expect("policy");
         assert_eq!(all.quorum_time(&two), None, "short of the quorum");
+        assert!(all.met_by(&|_| true) && !all.met_by(&|k| *k != ws[0].verifier()));
+        assert!(two_of.met_by(&|k| *k != ws[0].verifier()) && !two_of.met_by(&|k| *k == ws[0].verifier()));
         let none = Policy::parse("quorum none\n").expect("none");
         assert_eq!(none.quorum_time(&[]), None);
     }
