@@ -309,7 +309,7 @@ async fn follow(ledger: Ledger, targets: Vec<Asked>, dial: Arc<DialOuts>, out: O
 /// (5 s doubling to 5 min) or at once when a dial-out witness connects.
 async fn follow_one(i: usize, t: &Asked, ledger: &Ledger, dial: &DialOuts, tx: tokio::sync::mpsc::Sender<Answered>) {
     let mut latest = ledger.watch_checkpoint();
-    let (mut known, mut retry) = (0, WITNESS_RETRY);
+    let (mut known, mut retry, mut failures) = (0, WITNESS_RETRY, 0u64);
     loop {
         let Some(cp) = latest.borrow_and_update().clone() else {
             if latest.changed().await.is_err() {
@@ -317,10 +317,25 @@ async fn follow_one(i: usize, t: &Asked, ledger: &Ledger, dial: &DialOuts, tx: t
             }
             continue;
         };
-        let (size, line) = ask(ledger, t, dial, known, &cp).await;
+        let (size, answer) = ask(ledger, t, dial, known, &cp).await;
         known = size;
-        let cosigned = line.is_some();
-        if tx.send((i, cp, line)).await.is_err() {
+        let cosigned = answer.is_ok();
+        match &answer {
+            Ok(_) if failures > 0 => {
+                tracing::info!(witness = t.key.name(), after = failures, "witness cosigns again");
+                failures = 0;
+            }
+            Ok(_) => {}
+            // Once, then at the 2nd, 4th, 8th... failure in a row: a dead
+            // witness is asked at every checkpoint.
+            Err(why) => {
+                failures += 1;
+                if failures.is_power_of_two() {
+                    tracing::warn!(witness = t.key.name(), failures, %why, "witness did not cosign");
+                }
+            }
+        }
+        if tx.send((i, cp, answer.ok())).await.is_err() {
             return;
         }
         if cosigned {
@@ -355,10 +370,16 @@ fn collected(cp: &SignedCheckpoint, targets: &[Asked], lines: &[Option<String>])
     }
 }
 
-/// One witness, one checkpoint: the witness's size afterwards and its line
-/// if it cosigned. A 409 naming a size below the checkpoint is retried
-/// once with a proof from that size.
-async fn ask(ledger: &Ledger, t: &Asked, dial: &DialOuts, known: u64, cp: &SignedCheckpoint) -> (u64, Option<String>) {
+/// One witness, one checkpoint: the witness's size afterwards, and its
+/// line if it cosigned, else why not. A 409 naming a size below the
+/// checkpoint is retried once with a proof from that size.
+async fn ask(
+    ledger: &Ledger,
+    t: &Asked,
+    dial: &DialOuts,
+    known: u64,
+    cp: &SignedCheckpoint,
+) -> (u64, Result<String, String>) {
     let size = cp.checkpoint.size;
     let mut old = known.min(size);
     for _ in 0..2 {
@@ -366,7 +387,10 @@ async fn ask(ledger: &Ledger, t: &Asked, dial: &DialOuts, known: u64, cp: &Signe
             0 => Ok(Vec::new()),
             _ => ledger.consistency_proof(old, size),
         };
-        let Ok(proof) = proof else { return (old, None) };
+        let proof = match proof {
+            Ok(p) => p,
+            Err(e) => return (old, Err(format!("no consistency proof from {old}: {e}"))),
+        };
         let body = AddCheckpoint {
             old_size: old,
             proof,
@@ -375,27 +399,17 @@ async fn ask(ledger: &Ledger, t: &Asked, dial: &DialOuts, known: u64, cp: &Signe
         .to_body();
         let answer = tokio::time::timeout(WITNESS_TIMEOUT, send(&t.reach, dial, body)).await;
         match answer {
-            Ok(Ok(Answer::Cosigned(lines))) => return (size, verified(t, cp, &lines)),
+            Ok(Ok(Answer::Cosigned(lines))) => {
+                let line = verified(t, cp, &lines).ok_or("it answered without a valid cosignature");
+                return (size, line.map_err(str::to_owned));
+            }
             Ok(Ok(Answer::Conflict { size: theirs, .. })) if theirs != old && theirs <= size => old = theirs,
-            Ok(Ok(other)) => {
-                tracing::warn!(
-                    witness = t.key.name(),
-                    status = other.status(),
-                    "witness refused the checkpoint"
-                );
-                return (old, None);
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(witness = t.key.name(), error = %e, "witness unreachable");
-                return (old, None);
-            }
-            Err(_) => {
-                tracing::warn!(witness = t.key.name(), "witness did not answer in time");
-                return (old, None);
-            }
+            Ok(Ok(other)) => return (old, Err(format!("it refused the checkpoint ({})", other.status()))),
+            Ok(Err(e)) => return (old, Err(format!("unreachable: {e}"))),
+            Err(_) => return (old, Err(format!("no answer in {WITNESS_TIMEOUT:?}"))),
         }
     }
-    (old, None)
+    (old, Err("it kept answering 409 with another size".into()))
 }
 
 /// One `add-checkpoint` body to the witness, by whichever way it is reached.
@@ -412,9 +426,6 @@ fn verified(t: &Asked, cp: &SignedCheckpoint, lines: &str) -> Option<String> {
     let line = lines
         .split_inclusive('\n')
         .find(|l| matches!(t.key.verify_line(&body, l), Ok(Some(_))));
-    if line.is_none() {
-        tracing::warn!(witness = t.key.name(), "witness answered without a valid cosignature");
-    }
     line.map(|l| match l.ends_with('\n') {
         true => l.to_owned(),
         false => format!("{l}\n"),
