@@ -75,11 +75,7 @@ pub(crate) fn check_witnessed(policy: &Policy, note: &str) -> Result<(String, Ve
     let met = policy
         .check(note)
         .map_err(|e| AuditError::whole(Reason::Unwitnessed(e)))?;
-    let names: Vec<&str> = met.iter().map(|(n, _)| n.as_str()).collect();
-    Ok((
-        format!("{} met: cosigned by {}", policy.describe(), names.join(", ")),
-        met,
-    ))
+    Ok((policy.describe_met(&met), met))
 }
 
 /// `met` followed by which acceptance-time bounds the cosignatures gave.

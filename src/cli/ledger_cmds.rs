@@ -147,14 +147,7 @@ pub(super) fn witness_policy(cli: &Cli, witnesses: &[String], quorum: Option<usi
 /// words, or why it is refused.
 pub(super) fn check_witnessed(policy: &Policy, note: &str) -> Result<String, String> {
     match policy.check(note) {
-        Ok(cosigned) => {
-            let names: Vec<&str> = cosigned.iter().map(|(n, _)| n.as_str()).collect();
-            let by = match names.is_empty() {
-                true => "nobody (none needed)".to_owned(),
-                false => names.join(", "),
-            };
-            Ok(format!("witness quorum {} met: cosigned by {by}", policy.describe()))
-        }
+        Ok(cosigned) => Ok(format!("witness quorum {}", policy.describe_met(&cosigned))),
         Err(e) => Err(format!("checkpoint REFUSED by the witness policy: {e}")),
     }
 }

@@ -3,7 +3,8 @@
 //! talk to an `isthmus witness`, and the hub can talk to an off-the-shelf
 //! witness. TLS is optional here: a witness is normally put behind the
 //! organisation's TLS front end (the spec authenticates nothing but the
-//! checkpoint's signature); `--tls-cert/--tls-key` serve TLS 1.3 directly.
+//! checkpoint's signature). [`serve`] takes an optional TLS acceptor, which
+//! `isthmus witness serve` does not expose yet.
 //!
 //! Bounds: request bodies over [`MAX_BODY_BYTES`] are refused with 413
 //! before they are read whole; at most [`MAX_CONNECTIONS`] connections are

@@ -258,6 +258,16 @@ impl Policy {
         }
     }
 
+    /// What [`Policy::check`]'s answer says, in words: "3 of 5
+    /// (delegations) met: cosigned by CO, PA, PE".
+    pub fn describe_met(&self, cosigned: &[(String, Cosigned)]) -> String {
+        let by = match cosigned.is_empty() {
+            true => "nobody (none needed)".to_owned(),
+            false => cosigned.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        };
+        format!("{} met: cosigned by {by}", self.describe())
+    }
+
     /// The policy's witnesses that validly cosigned `signed_note` (by
     /// policy name, with their timestamps), if they satisfy the quorum. A
     /// line that claims to be by a listed witness and does not verify

@@ -6,35 +6,12 @@
 use crate::util::processes::{cli, write_federation, Daemon};
 use crate::util::*;
 use crate::witness::{cosigners, local_witness, witness_keygen, LocalWitness};
+use crate::witness_roster::with_witnesses;
 use isthmus::pb;
-use isthmus::roster::{Roster, RosterWitness, Terms};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// `roster` with a witness for each `(delegation, key, url)`, of which
-/// `quorum` must cosign.
-fn with_witnesses(
-    roster: &Roster,
-    witnesses: &[(&str, isthmus::witness::CosignatureVerifier, Option<String>)],
-    quorum: u32,
-) -> Roster {
-    let members = roster.members().cloned().map(|mut m| {
-        if let Some((_, key, url)) = witnesses.iter().find(|(id, _, _)| *id == m.id.as_str()) {
-            m.witness = Some(RosterWitness {
-                key: key.clone(),
-                url: url.clone(),
-            });
-        }
-        m
-    });
-    let terms = Terms {
-        witness_quorum: quorum,
-        ..roster.terms()
-    };
-    Roster::new(members.collect(), terms).expect("a valid roster with witnesses")
-}
 
 /// Serves `w` to the hub over a dial-out stream as `who`, in the background.
 async fn dial(s: &TestServer, who: &str, w: &LocalWitness) -> tokio::task::JoinHandle<Result<(), tonic::Status>> {

@@ -19,18 +19,29 @@ fn roster_with_witnesses(
     dead: &[&str],
     quorum: u32,
 ) -> Roster {
-    let roster = fed.roster().expect("roster");
+    let mut listed: Vec<_> = live
+        .iter()
+        .map(|(id, w)| (*id, w.witness.cosigner().verifier(), Some(format!("http://{}", w.addr))))
+        .collect();
+    for id in dead {
+        let key = Cosigner::generate(&format!("{}.example/dead", id.to_lowercase())).expect("key");
+        listed.push((id, key.0.verifier(), Some("http://127.0.0.1:9".into())));
+    }
+    with_witnesses(&fed.roster().expect("roster"), &listed, quorum)
+}
+
+/// `roster` with a witness for each `(delegation, key, url)`, of which
+/// `quorum` must cosign.
+pub(crate) fn with_witnesses(
+    roster: &Roster,
+    witnesses: &[(&str, isthmus::witness::CosignatureVerifier, Option<String>)],
+    quorum: u32,
+) -> Roster {
     let members = roster.members().cloned().map(|mut m| {
-        if let Some((_, w)) = live.iter().find(|(id, _)| *id == m.id.as_str()) {
+        if let Some((_, key, url)) = witnesses.iter().find(|(id, _, _)| *id == m.id.as_str()) {
             m.witness = Some(RosterWitness {
-                key: w.witness.cosigner().verifier(),
-                url: Some(format!("http://{}", w.addr)),
-            });
-        } else if dead.contains(&m.id.as_str()) {
-            let key = Cosigner::generate(&format!("{}.example/dead", m.id.as_str().to_lowercase()));
-            m.witness = Some(RosterWitness {
-                key: key.expect("key").0.verifier(),
-                url: Some("http://127.0.0.1:9".into()),
+                key: key.clone(),
+                url: url.clone(),
             });
         }
         m
@@ -171,15 +182,14 @@ async fn a_witness_that_never_answers_delays_only_its_own_line() {
     // Accepts connections (the kernel's backlog does) and never answers.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let hole = black_hole.local_addr().expect("addr");
-    let live: Vec<(&str, &LocalWitness)> = ["CO", "PA"].into_iter().zip(ws.iter()).collect();
-    let mut roster = roster_with_witnesses(&fed, &live, &["US"], 2);
-    let members = roster.members().cloned().map(|mut m| {
-        if let Some(w) = m.witness.as_mut().filter(|_| m.id.as_str() == "US") {
-            w.url = Some(format!("http://{hole}"));
-        }
-        m
-    });
-    roster = Roster::new(members.collect(), roster.terms()).expect("roster");
+    let silent = Cosigner::generate("us.example/silent").expect("key").0.verifier();
+    let mut listed: Vec<_> = ["CO", "PA"]
+        .into_iter()
+        .zip(&ws)
+        .map(|(id, w)| (id, w.witness.cosigner().verifier(), Some(format!("http://{}", w.addr))))
+        .collect();
+    listed.push(("US", silent, Some(format!("http://{hole}"))));
+    let roster = with_witnesses(&fed.roster().expect("roster"), &listed, 2);
     let s = TestServer::start_with_roster(fed.clone(), roster).await;
     let mut co = s.client("CO").await;
     co.publish(sealed(&fed, "CO", &alert("hole-1", "CO", &["PA"])))
