@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/isthmus/v1/alert.proto",
         "proto/isthmus/v1/ledger.proto",
         "proto/isthmus/v1/service.proto",
+        "proto/isthmus/v1/sealed.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(files, ["proto"])?;

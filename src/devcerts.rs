@@ -12,7 +12,8 @@ use crate::ids::PrincipalId;
 use crate::ledger::note::NoteSigner;
 use crate::pb;
 use crate::roster::change as roster_change;
-use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
+use crate::roster::{Member, Role, Roster, RosterKey, RosterSealingKey, SpkiHash, Terms};
+use crate::seal::SealingPrivateKey;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
 };
@@ -144,6 +145,8 @@ pub struct DevPrincipal {
     pub tls: Issued,
     /// Its alert signing key (delegations only).
     pub signing: Option<SigningKey>,
+    /// Its sealing key (delegations only).
+    pub sealing: Option<SealingPrivateKey>,
 }
 
 /// A complete development federation.
@@ -274,6 +277,9 @@ impl DevFederation {
                 secret(&format!("{id}/signing.key.pem"), &k.to_pkcs8_pem())?;
                 put(&format!("{id}/signing.pub.pem"), &k.public_key().to_spki_pem())?;
             }
+            if let Some(k) = &p.sealing {
+                secret(&format!("{id}/sealing.key.pem"), &k.to_pkcs8_pem())?;
+            }
         }
         Ok(())
     }
@@ -282,7 +288,16 @@ impl DevFederation {
 fn principal(ca: &DevCa, id: &str, name: &str, role: Role, days: i64) -> Result<DevPrincipal> {
     let tls = ca.issue_client(id, -1, days)?;
     let signing = (role == Role::Delegation).then(SigningKey::generate);
+    let sealing = (role == Role::Delegation).then(SealingPrivateKey::generate);
     let now = OffsetDateTime::now_utc().unix_timestamp();
+    let sealing_keys = sealing
+        .iter()
+        .map(|k| RosterSealingKey {
+            key: k.public_key().clone(),
+            not_before: now - 86_400,
+            not_after: now + days * 86_400,
+        })
+        .collect();
     let keys = signing
         .iter()
         .map(|k| RosterKey {
@@ -297,9 +312,15 @@ fn principal(ca: &DevCa, id: &str, name: &str, role: Role, days: i64) -> Result<
         role,
         tls_spki: vec![tls.spki],
         keys,
+        sealing: sealing_keys,
         witness: None,
     };
-    Ok(DevPrincipal { member, tls, signing })
+    Ok(DevPrincipal {
+        member,
+        tls,
+        signing,
+        sealing,
+    })
 }
 
 const DEV_README: &str = "# certs-dev — DEVELOPMENT ONLY — NEVER USE IN PRODUCTION
@@ -324,6 +345,7 @@ Layout:
 | `roster.approvals` | every delegation's approval of `roster.toml` (what `isthmus roster-approve` prints) |
 | `CC/client.pem`, `CC/client.key.pem` | delegation CC's TLS client identity |
 | `CC/signing.key.pem`, `CC/signing.pub.pem` | delegation CC's Ed25519 alert-signing key (PKCS#8 / SPKI PEM) |
+| `CC/sealing.key.pem` | delegation CC's X25519 key that sealed alerts are encrypted to (PKCS#8 PEM; its public key is in `roster.toml`; docs/sealing.md) |
 | `AUDITOR/client.pem`, `AUDITOR/client.key.pem` | the auditor's TLS identity (no signing key) |
 
 Regenerate the whole folder (new CA, new keys; the old ones become useless):

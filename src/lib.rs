@@ -77,6 +77,7 @@ pub mod ledger;
 pub mod pb;
 pub mod policy;
 pub mod roster;
+pub mod seal;
 mod secret;
 pub mod server;
 mod text;

@@ -14,5 +14,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 /// The DSSE `payloadType` of an encoded [`Alert`].
 pub const ALERT_PAYLOAD_TYPE: &str = "application/vnd.isthmus.alert.v1+protobuf";
 
+/// The DSSE `payloadType` of an encoded [`SealedAlert`] (docs/sealing.md).
+pub const SEALED_PAYLOAD_TYPE: &str = "application/vnd.isthmus.sealed-alert.v1+protobuf";
+
 /// DSSE payload type of an approved roster (an encoded `isthmus.v1.Roster`).
 pub const ROSTER_PAYLOAD_TYPE: &str = "application/vnd.isthmus.roster.v1+protobuf";

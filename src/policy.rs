@@ -115,6 +115,7 @@ mod tests {
             role,
             tls_spki: vec![],
             keys: vec![],
+            sealing: vec![],
             witness: None,
         }
     }

@@ -98,17 +98,55 @@ fn id_err(field: &'static str) -> impl Fn(IdError) -> AlertError {
     move |source| AlertError::Id { field, source }
 }
 
+/// What routing needs of an alert, checked: the fields a sealed alert's
+/// header carries in clear ([`crate::seal`]).
+#[derive(Clone, Debug)]
+pub struct Routing {
+    /// Parsed `id`.
+    pub id: AlertId,
+    /// Parsed `publisher`.
+    pub publisher: PrincipalId,
+    /// Parsed `recipients`.
+    pub recipients: Recipients,
+    /// The TLP label.
+    pub tlp: pb::Tlp,
+}
+
+impl Routing {
+    /// Checks the routing fields of `a`: `id`, `publisher`, `created`,
+    /// `tlp`, `recipients`, `handling` and `amends` (without its free text),
+    /// exactly as [`ValidAlert::parse`] does.
+    pub fn check(a: &pb::Alert, now: i64) -> Result<Self, AlertError> {
+        check_counts(a)?;
+        let id = AlertId::parse(&a.id).map_err(id_err("id"))?;
+        let publisher = PrincipalId::country(&a.publisher).map_err(id_err("publisher"))?;
+        check_created(a, now)?;
+        let tlp = check_tlp(a.tlp)?;
+        let recipients = parse_recipients(&a.recipients, tlp)?;
+        for &h in &a.handling {
+            known("handling", h, pb::HandlingRestriction::try_from(h))?;
+        }
+        check_amends(a)?;
+        Ok(Routing {
+            id,
+            publisher,
+            recipients,
+            tlp,
+        })
+    }
+}
+
 impl ValidAlert {
     /// Decodes and checks an alert payload against the clock `now` (Unix s).
     pub fn parse(payload: &[u8], now: i64) -> Result<Self, AlertError> {
         let alert = pb::Alert::decode(payload).map_err(|e| AlertError::Decode(e.to_string()))?;
-        check_counts(&alert)?;
-        let id = AlertId::parse(&alert.id).map_err(id_err("id"))?;
-        let publisher = PrincipalId::country(&alert.publisher).map_err(id_err("publisher"))?;
-        check_created(&alert, now)?;
+        let Routing {
+            id,
+            publisher,
+            recipients,
+            tlp,
+        } = Routing::check(&alert, now)?;
         check_language(&alert.language)?;
-        let tlp = check_tlp(alert.tlp)?;
-        let recipients = parse_recipients(&alert.recipients, tlp)?;
         check_enums(&alert)?;
         check_nested_enums(&alert)?;
         check_text(&alert)?;
@@ -121,6 +159,16 @@ impl ValidAlert {
             recipients,
             tlp,
         })
+    }
+
+    /// Its routing fields.
+    pub fn routing(&self) -> Routing {
+        Routing {
+            id: self.id.clone(),
+            publisher: self.publisher.clone(),
+            recipients: self.recipients.clone(),
+            tlp: self.tlp,
+        }
     }
 }
 
@@ -237,9 +285,6 @@ fn known<E>(name: &'static str, v: i32, ok: Result<E, prost::UnknownEnumValue>) 
 
 fn check_enums(a: &pb::Alert) -> Result<(), AlertError> {
     known("category", a.category, pb::Category::try_from(a.category))?;
-    for &h in &a.handling {
-        known("handling", h, pb::HandlingRestriction::try_from(h))?;
-    }
     let e = a.evaluation.as_ref().ok_or_else(|| {
         field(
             "evaluation",
@@ -432,6 +477,10 @@ fn check_refs(a: &pb::Alert) -> Result<(), AlertError> {
         PrincipalId::country(&r.publisher).map_err(id_err("references.publisher"))?;
         AlertId::parse(&r.id).map_err(id_err("references.id"))?;
     }
+    Ok(())
+}
+
+fn check_amends(a: &pb::Alert) -> Result<(), AlertError> {
     if let Some(m) = &a.amends {
         AlertId::parse(&m.id).map_err(id_err("amends.id"))?;
         known("amends.kind", m.kind, pb::AmendmentKind::try_from(m.kind))?;

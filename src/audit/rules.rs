@@ -208,7 +208,7 @@ impl Rules {
         if accepted.entry.bytes != bytes {
             return Err(Reason::NotReproduced);
         }
-        let id = accepted.alert.id.as_str();
+        let id = accepted.content.id().as_str();
         match self.seen.entry(alert_key(publisher, id)) {
             Slot::Occupied(first) => {
                 return Err(Reason::Duplicate {

@@ -295,13 +295,13 @@ fn bad_pem(why: &str) -> KeyError {
 
 /// Best-effort clearing of secret bytes (no `unsafe`, no extra crate; `black_box`
 /// keeps the optimiser from dropping the writes as dead stores).
-fn wipe(mut bytes: Vec<u8>) {
+pub(crate) fn wipe(mut bytes: Vec<u8>) {
     bytes.fill(0);
     std::hint::black_box(&bytes);
 }
 
 /// RFC 7468 armour: label lines around base64 in lines of 64 characters.
-fn pem_encode(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = BASE64.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for (i, c) in b64.chars().enumerate() {
@@ -316,7 +316,7 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
 }
 
 /// Extracts and base64-decodes the first `label` block (RFC 7468, lax whitespace).
-fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         return Err(bad_pem(
             "encrypted keys are not supported (decrypt with `openssl pkey`)",
@@ -377,6 +377,16 @@ impl<'a> Der<'a> {
 /// Parses OneAsymmetricKey (RFC 5958 §2) for id-Ed25519 (RFC 8410 §7): the seed and
 /// the optional `[1]` public key.
 fn parse_pkcs8(der: &[u8]) -> Result<([u8; 32], Option<[u8; 32]>), KeyError> {
+    parse_pkcs8_of(der, &ED25519_ALG, "not an Ed25519 key (algorithm is not 1.3.101.112)")
+}
+
+/// Parses OneAsymmetricKey (RFC 5958 §2) with a 32-byte RFC 8410 private key
+/// of the algorithm whose AlgorithmIdentifier contents are `alg`.
+pub(crate) fn parse_pkcs8_of(
+    der: &[u8],
+    alg: &[u8],
+    wrong_alg: &str,
+) -> Result<([u8; 32], Option<[u8; 32]>), KeyError> {
     let mut outer = Der(der);
     let mut body = Der(outer.take(0x30, "a SEQUENCE")?);
     if !outer.0.is_empty() {
@@ -385,8 +395,8 @@ fn parse_pkcs8(der: &[u8]) -> Result<([u8; 32], Option<[u8; 32]>), KeyError> {
     if !matches!(body.take(0x02, "a version INTEGER")?, [0] | [1]) {
         return Err(bad_pem("unsupported PKCS#8 version"));
     }
-    if body.take(0x30, "an AlgorithmIdentifier")? != ED25519_ALG {
-        return Err(bad_pem("not an Ed25519 key (algorithm is not 1.3.101.112)"));
+    if body.take(0x30, "an AlgorithmIdentifier")? != alg {
+        return Err(bad_pem(wrong_alg));
     }
     let mut wrapped = Der(body.take(0x04, "the privateKey OCTET STRING")?);
     let seed = wrapped.take(0x04, "a CurvePrivateKey OCTET STRING")?;

@@ -14,7 +14,8 @@ use crate::ledger::entry::NewEntry;
 use crate::ledger::note::{self, NoteSigner};
 use crate::pb;
 use crate::roster::change as roster_change;
-use crate::roster::{Member, Role, Roster, RosterKey, SpkiHash, Terms};
+use crate::roster::{Member, Role, Roster, RosterKey, RosterSealingKey, SpkiHash, Terms};
+use crate::seal::{Reader, SealingPrivateKey};
 use crate::time::unix_to_pb;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -35,6 +36,7 @@ pub struct Fixture {
     /// The log's checkpoint signer.
     pub log: NoteSigner,
     keys: Vec<SigningKey>,
+    sealing: Vec<SealingPrivateKey>,
 }
 
 impl std::fmt::Debug for Fixture {
@@ -55,11 +57,21 @@ fn build() -> Fixture {
     let keys: Vec<SigningKey> = (1..=DELEGATIONS.len() as u8)
         .map(|i| SigningKey::from_seed([i; 32]))
         .collect();
+    let sealing: Vec<SealingPrivateKey> = (1..=DELEGATIONS.len() as u8)
+        .map(|i| SealingPrivateKey::derive(&[0x30 + i; 32]))
+        .collect();
     let mut members: Vec<Member> = DELEGATIONS
         .iter()
-        .zip(&keys)
+        .zip(keys.iter().zip(&sealing))
         .enumerate()
-        .map(|(i, (id, k))| member(id, Role::Delegation, spki(i), vec![roster_key(k.public_key())]))
+        .map(|(i, (id, (k, s)))| Member {
+            sealing: vec![RosterSealingKey {
+                key: s.public_key().clone(),
+                not_before: crate::alert::EARLIEST_CREATED,
+                not_after: 4_000_000_000,
+            }],
+            ..member(id, Role::Delegation, spki(i), vec![roster_key(k.public_key())])
+        })
         .collect();
     members.push(member("AUDITOR", Role::Auditor, spki(DELEGATIONS.len()), vec![]));
     let terms = Terms {
@@ -76,6 +88,7 @@ fn build() -> Fixture {
         roster_entry,
         log: log_signer(),
         keys,
+        sealing,
     }
 }
 
@@ -86,6 +99,7 @@ fn member(id: &str, role: Role, spki: SpkiHash, keys: Vec<RosterKey>) -> Member 
         role,
         tls_spki: vec![spki],
         keys,
+        sealing: vec![],
         witness: None,
     }
 }
@@ -120,6 +134,30 @@ impl Fixture {
     pub fn key(&self, id: &str) -> &SigningKey {
         let i = DELEGATIONS.iter().position(|d| *d == id).expect("a fixture delegation");
         &self.keys[i]
+    }
+
+    /// The sealing key of delegation `id` (one of [`DELEGATIONS`]).
+    pub fn sealing_key(&self, id: &str) -> &SealingPrivateKey {
+        let i = DELEGATIONS.iter().position(|d| *d == id).expect("a fixture delegation");
+        &self.sealing[i]
+    }
+
+    /// `alert` signed by its publisher and sealed to its recipients and
+    /// the publisher (each delegation's one fixture sealing key).
+    pub fn sealed(&self, alert: &pb::Alert) -> pb::Envelope {
+        let inner = envelope::seal(alert, self.key(&alert.publisher));
+        let mut ids: Vec<&str> = alert.recipients.iter().map(String::as_str).collect();
+        ids.push(&alert.publisher);
+        ids.sort_unstable();
+        ids.dedup();
+        let readers: Vec<Reader<'_>> = ids
+            .into_iter()
+            .map(|id| Reader {
+                id,
+                key: self.sealing_key(id).public_key(),
+            })
+            .collect();
+        crate::seal::seal(&inner, alert, &readers, self.key(&alert.publisher))
     }
 
     /// The caller whose certificate is bound to delegation `id`.

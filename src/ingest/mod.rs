@@ -8,11 +8,13 @@
 //! Each failure is a [`PublishError`] with a precise gRPC code and a message
 //! that says what to fix; nothing is stored for any of them.
 
-use crate::alert::{Recipients, ValidAlert};
+use crate::alert::{Recipients, Routing, ValidAlert};
 use crate::crypto::{Signature, SignatureError};
+use crate::ids::AlertId;
 use crate::ledger::entry::NewEntry;
 use crate::pb;
 use crate::roster::{Member, Role, Roster, SpkiHash};
+use crate::seal::{SealError, ValidSealed};
 use crate::time::unix_to_pb;
 use prost::Message;
 
@@ -40,7 +42,7 @@ pub enum PublishError {
     #[error("envelope is {0} bytes; the limit is 64000 — shorten the summary or split the alert")]
     TooLarge(usize),
     /// Wrong DSSE payload type.
-    #[error("payload_type {0:?} is not accepted: use \"application/vnd.isthmus.alert.v1+protobuf\"")]
+    #[error("payload_type {0:?} is not accepted: use \"application/vnd.isthmus.alert.v1+protobuf\", or \"application/vnd.isthmus.sealed-alert.v1+protobuf\" for a sealed alert")]
     PayloadType(String),
     /// Not exactly one signature.
     #[error("envelope has {0} signatures; sign it exactly once with your delegation's current key")]
@@ -79,6 +81,12 @@ pub enum PublishError {
     /// The alert is malformed.
     #[error("alert: {0}")]
     Alert(#[from] crate::alert::AlertError),
+    /// A TLP:RED alert sent in clear.
+    #[error("TLP:RED alerts must be sealed to their recipients, so that no one else (the hub included) can read them: `isthmus publish` seals RED alerts itself; other clients see docs/sealing.md")]
+    RedInClear,
+    /// A sealed alert is malformed or addressed to the wrong keys.
+    #[error("{0}")]
+    Sealed(#[from] SealError),
     /// The alert claims another publisher.
     #[error("alert publisher is {publisher} but your certificate is {caller}; you can only publish as yourself")]
     Spoofed {
@@ -129,11 +137,39 @@ pub struct Caller<'a> {
     pub spki: &'a SpkiHash,
 }
 
+/// What was published: a clear alert, every field checked, or a sealed
+/// one, its clear header and stanzas checked.
+#[derive(Debug)]
+pub enum Content {
+    /// A clear alert.
+    Clear(ValidAlert),
+    /// A sealed alert (docs/sealing.md).
+    Sealed(ValidSealed),
+}
+
+impl Content {
+    /// The routing fields both kinds have.
+    pub fn routing(&self) -> Routing {
+        match self {
+            Content::Clear(a) => a.routing(),
+            Content::Sealed(s) => s.routing.clone(),
+        }
+    }
+
+    /// The alert id.
+    pub fn id(&self) -> &AlertId {
+        match self {
+            Content::Clear(a) => &a.id,
+            Content::Sealed(s) => &s.routing.id,
+        }
+    }
+}
+
 /// A publish that passed every check, ready to append.
 #[derive(Debug)]
 pub struct Accepted {
-    /// The parsed alert.
-    pub alert: ValidAlert,
+    /// What was published.
+    pub content: Content,
     /// The entry to append.
     pub entry: NewEntry,
     /// The signing key's id as sent (at most 100 characters), to name it
@@ -228,17 +264,35 @@ pub fn check_content(
     mut original: impl FnMut(&str) -> Option<Original>,
 ) -> Result<Accepted, PublishError> {
     let now = stamp.now();
-    let alert = ValidAlert::parse(&env.payload, now)?;
-    if alert.publisher != caller.member.id {
+    let (content, amends) = match env.payload_type.as_str() {
+        pb::SEALED_PAYLOAD_TYPE => {
+            let s = ValidSealed::parse(&env.payload, now)?;
+            let amends = s.header.amends.as_ref().map(|m| (m.id.clone(), m.widens_distribution));
+            (Content::Sealed(s), amends)
+        }
+        _ => {
+            let a = ValidAlert::parse(&env.payload, now)?;
+            if a.tlp == pb::Tlp::Red {
+                return Err(PublishError::RedInClear);
+            }
+            let amends = a.alert.amends.as_ref().map(|m| (m.id.clone(), m.widens_distribution));
+            (Content::Clear(a), amends)
+        }
+    };
+    let routing = content.routing();
+    if routing.publisher != caller.member.id {
         return Err(PublishError::Spoofed {
-            publisher: alert.publisher.to_string(),
+            publisher: routing.publisher.to_string(),
             caller: caller.member.id.to_string(),
         });
     }
-    let recipients = resolve_recipients(&alert.recipients, roster)?;
-    if let Some(m) = &alert.alert.amends {
-        let before = original(&m.id).ok_or_else(|| PublishError::AmendsMissing(m.id.clone()))?;
-        check_widening(m, &before, alert.tlp, &recipients)?;
+    let recipients = resolve_recipients(&routing.recipients, roster)?;
+    if let Content::Sealed(s) = &content {
+        s.check_keys(roster, now)?;
+    }
+    if let Some((id, widens)) = amends {
+        let before = original(&id).ok_or_else(|| PublishError::AmendsMissing(id.clone()))?;
+        check_widening(&id, widens, &before, routing.tlp, &recipients)?;
     }
     let submission = pb::Submission {
         envelope: Some(env.clone()),
@@ -248,9 +302,9 @@ pub fn check_content(
         recipients,
         salt: stamp.salt().to_vec(),
     };
-    let entry = NewEntry::submission(submission, alert.id.as_str(), signed.valid_until);
+    let entry = NewEntry::submission(submission, routing.id.as_str(), signed.valid_until);
     Ok(Accepted {
-        alert,
+        content,
         entry,
         key_id: signed.key_id.clone(),
     })
@@ -266,7 +320,7 @@ fn check_shape<'e>(env: &'e pb::Envelope, caller: &Member) -> Result<&'e pb::Sig
     if size > MAX_ENVELOPE_BYTES {
         return Err(PublishError::TooLarge(size));
     }
-    if env.payload_type != pb::ALERT_PAYLOAD_TYPE {
+    if env.payload_type != pb::ALERT_PAYLOAD_TYPE && env.payload_type != pb::SEALED_PAYLOAD_TYPE {
         return Err(PublishError::PayloadType(env.payload_type.chars().take(100).collect()));
     }
     match env.signatures.as_slice() {

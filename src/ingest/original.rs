@@ -23,8 +23,15 @@ impl Original {
         let crate::ledger::entry::Body::Submission(s) = crate::ledger::entry::body(&e) else {
             return None;
         };
-        let payload = &s.envelope.as_ref()?.payload;
-        let tlp = TlpView::decode(payload.as_slice()).ok()?.tlp;
+        let env = s.envelope.as_ref()?;
+        // A sealed alert's header has the tlp at Alert's field number.
+        let tlp = match env.payload_type.as_str() {
+            pb::SEALED_PAYLOAD_TYPE => {
+                let header = pb::SealedAlert::decode(env.payload.as_slice()).ok()?.header;
+                TlpView::decode(header.as_slice()).ok()?.tlp
+            }
+            _ => TlpView::decode(env.payload.as_slice()).ok()?.tlp,
+        };
         Some(Original {
             tlp,
             recipients: s.recipients.iter().map(String::as_str).collect(),
@@ -43,12 +50,13 @@ struct TlpView {
 /// recipients the original did not have) only when it says so: only the
 /// originator can amend, and it must mean to widen.
 pub(super) fn check_widening(
-    m: &pb::Amendment,
+    id: &str,
+    widens: bool,
     before: &Original,
     tlp: pb::Tlp,
     recipients: &[String],
 ) -> Result<(), PublishError> {
-    if m.widens_distribution {
+    if widens {
         return Ok(());
     }
     let now: CountrySet = recipients.iter().map(String::as_str).collect();
@@ -66,7 +74,7 @@ pub(super) fn check_widening(
         how.push(format!("new recipients {}", added.join(",")));
     }
     Err(PublishError::Widens {
-        id: m.id.clone(),
+        id: id.to_owned(),
         how: how.join(" and "),
     })
 }

@@ -342,6 +342,7 @@ mod tests {
                         not_before: 0,
                         not_after: 1_000,
                     }],
+                    sealing: vec![],
                     witness: None,
                 })
                 .collect();

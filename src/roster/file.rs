@@ -45,6 +45,9 @@ pub struct PrincipalFile {
     /// Signing keys.
     #[serde(default)]
     pub signing_key: Vec<SigningKeyFile>,
+    /// Sealing keys (docs/sealing.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealing_key: Vec<SealingKeyFile>,
     /// The delegation's witness key (C2SP cosignature/v1 verifier key).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub witness_key: String,
@@ -58,11 +61,12 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// One `[[principal.signing_key]]` table.
+/// One `[[principal.signing_key]]` table (Ed25519) or
+/// `[[principal.sealing_key]]` table (X25519).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SigningKeyFile {
-    /// Standard base64 of the raw 32-byte Ed25519 public key.
+pub struct KeyFile {
+    /// Standard base64 of the raw 32-byte public key.
     pub public_key: String,
     /// RFC 3339, inclusive.
     pub not_before: String,
@@ -124,18 +128,38 @@ impl PrincipalFile {
                 Role::Auditor => pb::Role::Auditor,
             } as i32,
             tls_spki_sha256: self.tls_spki_sha256.iter().map(spki).collect::<Result<_, _>>()?,
-            signing_keys: self.signing_key.iter().map(|k| k.to_pb(id)).collect::<Result<_, _>>()?,
+            signing_keys: self
+                .signing_key
+                .iter()
+                .map(|k| k.to_pb(id, "signing_key"))
+                .collect::<Result<_, _>>()?,
+            sealing_keys: self
+                .sealing_key
+                .iter()
+                .map(|k| {
+                    k.to_pb(id, "sealing_key").map(|k| pb::SealingKey {
+                        public_key: k.public_key,
+                        not_before: k.not_before,
+                        not_after: k.not_after,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             witness_key: self.witness_key.clone(),
             witness_url: self.witness_url.clone(),
         })
     }
 }
 
-impl SigningKeyFile {
-    fn to_pb(&self, id: &str) -> Result<pb::SigningKey, RosterError> {
+/// A `[[principal.signing_key]]` table.
+pub type SigningKeyFile = KeyFile;
+/// A `[[principal.sealing_key]]` table.
+pub type SealingKeyFile = KeyFile;
+
+impl KeyFile {
+    fn to_pb(&self, id: &str, table: &str) -> Result<pb::SigningKey, RosterError> {
         let raw = B64
             .decode(&self.public_key)
-            .map_err(|_| bad(id, "signing_key.public_key is not standard base64"))?;
+            .map_err(|_| bad(id, format!("{table}.public_key is not standard base64")))?;
         let when = |s: &str| {
             parse_rfc3339(s)
                 .map(unix_to_pb)
@@ -151,6 +175,11 @@ impl SigningKeyFile {
 
 fn principal_to_file(p: &pb::Principal) -> PrincipalFile {
     let seconds = |t: &Option<prost_types::Timestamp>| format_rfc3339(t.as_ref().map_or(0, |t| t.seconds));
+    let file = |public_key: &[u8], not_before, not_after| KeyFile {
+        public_key: B64.encode(public_key),
+        not_before: seconds(not_before),
+        not_after: seconds(not_after),
+    };
     PrincipalFile {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -162,11 +191,12 @@ fn principal_to_file(p: &pb::Principal) -> PrincipalFile {
         signing_key: p
             .signing_keys
             .iter()
-            .map(|k| SigningKeyFile {
-                public_key: B64.encode(&k.public_key),
-                not_before: seconds(&k.not_before),
-                not_after: seconds(&k.not_after),
-            })
+            .map(|k| file(&k.public_key, &k.not_before, &k.not_after))
+            .collect(),
+        sealing_key: p
+            .sealing_keys
+            .iter()
+            .map(|k| file(&k.public_key, &k.not_before, &k.not_after))
             .collect(),
         witness_key: p.witness_key.clone(),
         witness_url: p.witness_url.clone(),

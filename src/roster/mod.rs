@@ -16,10 +16,11 @@ pub mod change;
 mod file;
 mod pb;
 
-pub use file::{PrincipalFile, RosterFile, SigningKeyFile};
+pub use file::{PrincipalFile, RosterFile, SealingKeyFile, SigningKeyFile};
 
 use crate::crypto::PublicKey;
 use crate::ids::{IdError, PrincipalId};
+use crate::seal::SealingPublicKey;
 use crate::witness::{CosignatureVerifier, Policy, PolicyWitness};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -56,6 +57,25 @@ impl RosterKey {
     }
 }
 
+/// A sealing key (docs/sealing.md) with its validity window
+/// `[not_before, not_after)`, in Unix seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterSealingKey {
+    /// The checked public key.
+    pub key: SealingPublicKey,
+    /// First second of validity.
+    pub not_before: i64,
+    /// First second after validity.
+    pub not_after: i64,
+}
+
+impl RosterSealingKey {
+    /// Whether alerts may be sealed to the key at Unix time `at`.
+    pub fn valid_at(&self, at: i64) -> bool {
+        self.not_before <= at && at < self.not_after
+    }
+}
+
 /// One principal of the roster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -69,6 +89,8 @@ pub struct Member {
     pub tls_spki: Vec<SpkiHash>,
     /// Its alert signing keys.
     pub keys: Vec<RosterKey>,
+    /// The keys alerts are sealed to (delegations only).
+    pub sealing: Vec<RosterSealingKey>,
     /// The witness it runs, if any (delegations only).
     pub witness: Option<RosterWitness>,
 }
@@ -107,6 +129,7 @@ pub struct Roster {
     members: BTreeMap<PrincipalId, Member>,
     by_spki: HashMap<SpkiHash, PrincipalId>,
     by_key_id: HashMap<String, (PrincipalId, usize)>,
+    by_sealing_id: HashMap<String, (PrincipalId, usize)>,
 }
 
 /// Why a roster was refused.
@@ -147,6 +170,7 @@ impl Roster {
             members: BTreeMap::new(),
             by_spki: HashMap::new(),
             by_key_id: HashMap::new(),
+            by_sealing_id: HashMap::new(),
         };
         for m in members {
             roster.insert(m)?;
@@ -245,6 +269,20 @@ impl Roster {
                 return Err(bad(&id, "a signing key is listed twice"));
             }
         }
+        if m.role == Role::Auditor && !m.sealing.is_empty() {
+            return Err(bad(
+                &id,
+                "auditors read sealed alerts as ciphertext only, so they have no sealing keys",
+            ));
+        }
+        for (i, k) in m.sealing.iter().enumerate() {
+            if k.not_before >= k.not_after {
+                return Err(bad(&id, "a sealing key's not_before is not before its not_after"));
+            }
+            if self.by_sealing_id.insert(k.key.key_id(), (m.id.clone(), i)).is_some() {
+                return Err(bad(&id, "a sealing key is listed twice"));
+            }
+        }
         self.members.insert(m.id.clone(), m);
         Ok(())
     }
@@ -264,6 +302,13 @@ impl Roster {
         let (id, i) = self.by_key_id.get(key_id)?;
         let m = self.members.get(id)?;
         Some((m, m.keys.get(*i)?))
+    }
+
+    /// The owner of a sealing key and the key, by key id.
+    pub fn sealing_key(&self, key_id: &str) -> Option<(&Member, &RosterSealingKey)> {
+        let (id, i) = self.by_sealing_id.get(key_id)?;
+        let m = self.members.get(id)?;
+        Some((m, m.sealing.get(*i)?))
     }
 
     /// All principals, ordered by id.
@@ -299,6 +344,7 @@ mod tests {
             role,
             tls_spki: vec![[spki; 32]],
             keys,
+            sealing: vec![],
             witness: None,
         }
     }

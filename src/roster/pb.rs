@@ -2,10 +2,11 @@
 //! roster is parsed and checked (the TOML form converts to this one first,
 //! [`super::file`]).
 
-use super::{bad, Member, Role, Roster, RosterError, RosterKey, RosterWitness, SpkiHash, Terms};
+use super::{bad, Member, Role, Roster, RosterError, RosterKey, RosterSealingKey, RosterWitness, SpkiHash, Terms};
 use crate::crypto::PublicKey;
 use crate::ids::PrincipalId;
 use crate::pb;
+use crate::seal::SealingPublicKey;
 use crate::time::unix_to_pb;
 use crate::witness::CosignatureVerifier;
 
@@ -58,6 +59,15 @@ fn member_to_pb(m: &Member) -> pb::Principal {
                 not_after: Some(unix_to_pb(k.not_after)),
             })
             .collect(),
+        sealing_keys: m
+            .sealing
+            .iter()
+            .map(|k| pb::SealingKey {
+                public_key: k.key.as_bytes().to_vec(),
+                not_before: Some(unix_to_pb(k.not_before)),
+                not_after: Some(unix_to_pb(k.not_after)),
+            })
+            .collect(),
         witness_key: m.witness.as_ref().map(|w| w.key.to_string()).unwrap_or_default(),
         witness_url: m.witness.as_ref().and_then(|w| w.url.clone()).unwrap_or_default(),
     }
@@ -80,6 +90,11 @@ pub(super) fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
         .iter()
         .map(|k| key_from_pb(&p.id, k))
         .collect::<Result<_, _>>()?;
+    let sealing = p
+        .sealing_keys
+        .iter()
+        .map(|k| sealing_key_from_pb(&p.id, k))
+        .collect::<Result<_, _>>()?;
     let witness = match (p.witness_key.as_str(), p.witness_url.as_str()) {
         ("", "") => None,
         ("", _) => return Err(bad(&p.id, "witness_url without a witness_key")),
@@ -95,20 +110,41 @@ pub(super) fn member_from_pb(p: &pb::Principal) -> Result<Member, RosterError> {
         role,
         tls_spki,
         keys,
+        sealing,
         witness,
+    })
+}
+
+fn window(
+    id: &str,
+    what: &str,
+    nb: &Option<prost_types::Timestamp>,
+    na: &Option<prost_types::Timestamp>,
+) -> Result<(i64, i64), RosterError> {
+    let when = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| t.seconds)
+            .ok_or_else(|| bad(id, format!("{what} lacks a validity bound")))
+    };
+    Ok((when(nb)?, when(na)?))
+}
+
+fn sealing_key_from_pb(id: &str, k: &pb::SealingKey) -> Result<RosterSealingKey, RosterError> {
+    let key = SealingPublicKey::from_bytes(&k.public_key).map_err(|e| bad(id, format!("sealing key: {e}")))?;
+    let (not_before, not_after) = window(id, "sealing key", &k.not_before, &k.not_after)?;
+    Ok(RosterSealingKey {
+        key,
+        not_before,
+        not_after,
     })
 }
 
 fn key_from_pb(id: &str, k: &pb::SigningKey) -> Result<RosterKey, RosterError> {
     let key = PublicKey::from_bytes(&k.public_key).map_err(|e| bad(id, e.to_string()))?;
-    let when = |t: &Option<prost_types::Timestamp>| {
-        t.as_ref()
-            .map(|t| t.seconds)
-            .ok_or_else(|| bad(id, "signing key lacks a validity bound"))
-    };
+    let (not_before, not_after) = window(id, "signing key", &k.not_before, &k.not_after)?;
     Ok(RosterKey {
         key,
-        not_before: when(&k.not_before)?,
-        not_after: when(&k.not_after)?,
+        not_before,
+        not_after,
     })
 }

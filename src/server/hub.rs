@@ -186,7 +186,7 @@ impl Hub {
         let original = |id: &str| self.original(member.id.as_str(), id);
         let caller = Caller { member, spki };
         let accepted = ingest::accept(env, caller, &roster, &stamp, original, &self.verifier).await?;
-        let id = accepted.alert.id.as_str();
+        let id = accepted.content.id().as_str();
         match self.ledger.append(accepted.entry).await? {
             Ok(Appended::New(index, leaf)) => Ok(self.receipt(index, leaf, false)),
             Ok(Appended::Existing(index)) => self.same_or_taken(index, env, id),

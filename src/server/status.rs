@@ -176,7 +176,12 @@ impl From<PublishError> for Status {
             | P::BadSignature(_)
             | P::CofactoredOnly(_)
             | P::Alert(_)
+            | P::RedInClear
             | P::UnknownRecipient(_) => Code::InvalidArgument,
+            P::Sealed(s) => match s {
+                crate::seal::SealError::KeyNotValid { .. } => Code::FailedPrecondition,
+                _ => Code::InvalidArgument,
+            },
             P::Internal(inner) => return hub_fault(inner, "the ledger could not store the entry; retry later"),
         };
         Status::new(code, e.to_string())
