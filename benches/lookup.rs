@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
                 created: Some(isthmus::time::unix_to_pb(isthmus::time::unix_now())),
                 ..isthmus::fuzzing::fixture::alert(&format!("id-{i}"), "CO", &["PA"])
             };
-            let env = isthmus::envelope::seal(&a, co.signing.as_ref().expect("key"));
+            let env = isthmus::envelope::sign(&a, co.signing.as_ref().expect("key"));
             hub.publish(&env, &co.member, &co.tls.spki).await.expect("publish");
         }
         hub

@@ -74,7 +74,7 @@ async fn run() {
             created: Some(isthmus::time::unix_to_pb(isthmus::time::unix_now())),
             ..isthmus::fuzzing::fixture::alert(&format!("w-{i}"), "CO", &["PA"])
         };
-        let env = isthmus::envelope::seal(&a, co.signing.as_ref().expect("key"));
+        let env = isthmus::envelope::sign(&a, co.signing.as_ref().expect("key"));
         let t = Instant::now();
         let r = hub.publish(&env, &co.member, &co.tls.spki).await.expect("publish");
         published.push(t.elapsed());

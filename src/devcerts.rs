@@ -228,6 +228,45 @@ impl DevFederation {
         roster_change::seal(roster, approvals)
     }
 
+    /// The principal `id`, if it is one of this federation's.
+    pub fn principal(&self, id: &str) -> Option<&DevPrincipal> {
+        self.principals.iter().find(|p| p.member.id.as_str() == id)
+    }
+
+    /// `a` signed by its publisher and sealed (docs/sealing.md) to its
+    /// named recipients and the publisher with their sealing keys; a
+    /// recipient outside the federation gets a stanza to a fresh key
+    /// (which the hub refuses: it is no member's).
+    pub fn sealed(&self, a: &pb::Alert) -> Result<pb::Envelope> {
+        let publisher = self
+            .principal(&a.publisher)
+            .and_then(|p| p.signing.as_ref())
+            .ok_or_else(|| Error::Config(format!("{} has no signing key here", a.publisher)))?;
+        let mut ids: Vec<&str> = a.recipients.iter().map(String::as_str).collect();
+        ids.push(&a.publisher);
+        ids.sort_unstable();
+        ids.dedup();
+        let strangers: Vec<SealingPrivateKey> = ids.iter().map(|_| SealingPrivateKey::generate()).collect();
+        let readers: Vec<crate::seal::Reader<'_>> = ids
+            .iter()
+            .zip(&strangers)
+            .map(|(id, stranger)| crate::seal::Reader {
+                id,
+                key: self
+                    .principal(id)
+                    .and_then(|p| p.sealing.as_ref())
+                    .unwrap_or(stranger)
+                    .public_key(),
+            })
+            .collect();
+        Ok(crate::seal::seal(
+            &crate::envelope::sign(a, publisher),
+            a,
+            &readers,
+            publisher,
+        ))
+    }
+
     /// The approvals file for `roster` (see [`roster_change::parse_lines`]).
     pub fn approvals_file(&self, roster: &Roster) -> String {
         let env = self.approved(roster);

@@ -32,7 +32,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 
 /// Encodes `alert` and signs it into a single-signature envelope whose key id
 /// is [`PublicKey::key_id`] of `key`.
-pub fn seal(alert: &pb::Alert, key: &SigningKey) -> pb::Envelope {
+pub fn sign(alert: &pb::Alert, key: &SigningKey) -> pb::Envelope {
     let payload = alert.encode_to_vec();
     let sig = key.sign(&pae(pb::ALERT_PAYLOAD_TYPE, &payload));
     pb::Envelope {
@@ -69,7 +69,7 @@ mod tests {
             id: "x".into(),
             ..Default::default()
         };
-        let mut env = seal(&alert, &key);
+        let mut env = sign(&alert, &key);
         let sig = Signature::from_slice(&env.signatures[0].sig).expect("64 bytes");
         let check = |env: &pb::Envelope| verify(env, &sig, &key.public_key(), Rule::Strict).is_ok();
         assert!(check(&env));

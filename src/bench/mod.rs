@@ -250,7 +250,7 @@ fn signed_alert(fed: &DevFederation, id: &str, p: usize, k: usize, summary: &str
         ..Default::default()
     };
     match key {
-        Some(k) => crate::envelope::seal(&alert, k),
+        Some(k) => crate::envelope::sign(&alert, k),
         None => pb::Envelope::default(),
     }
 }

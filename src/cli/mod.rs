@@ -6,6 +6,7 @@
 mod identity;
 mod ledger_cmds;
 mod output;
+mod sealed;
 mod verify;
 mod witness;
 
@@ -54,6 +55,11 @@ pub struct Cli {
     /// are then fetched witnessed and refused unless its quorum cosigned.
     #[arg(long, global = true, env = "ISTHMUS_WITNESS_POLICY", value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// A sealing private key (X25519 PKCS#8 PEM) to open sealed alerts
+    /// with; repeat it to keep old keys after a rotation. With --as, also
+    /// CERTS_DIR/ID/sealing.key.pem.
+    #[arg(long = "sealing-key", global = true, value_name = "FILE")]
+    sealing_keys: Vec<PathBuf>,
     /// Print JSON (one object per line) instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -71,6 +77,32 @@ enum Command {
         /// tlog-proof) proving the hub accepted the alert.
         #[arg(long, value_name = "FILE")]
         receipt: Option<PathBuf>,
+        /// Seal the alert to its recipients (docs/sealing.md) even though
+        /// it is not TLP:RED (TLP:RED alerts are always sealed).
+        #[arg(long)]
+        seal: bool,
+        #[command(flatten)]
+        check: verify::CheckArgs,
+    },
+    /// Write a disclosure of a sealed alert you can read: the entry, the
+    /// inner signed alert and the opener of the header's commitment, for a
+    /// third party to check with `verify-disclosure`.
+    Disclose {
+        /// Ledger index.
+        index: u64,
+        /// Where to write it (created 0600; it reveals the alert).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        check: verify::CheckArgs,
+    },
+    /// Check a disclosure offline against a roster (no network, no key).
+    VerifyDisclosure {
+        /// The disclosure file.
+        file: PathBuf,
+        /// The roster (TOML) in force when the entry was accepted.
+        #[arg(long = "roster", value_name = "FILE")]
+        roster_file: PathBuf,
     },
     /// Fetch a receipt (C2SP tlog-proof) for an entry you may see.
     Receipt {
@@ -143,11 +175,15 @@ enum Command {
         /// The new roster (TOML), exactly as the hub will load it.
         file: PathBuf,
     },
-    /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and OUT.pub.pem.
+    /// Generate an Ed25519 alert-signing key: OUT.key.pem (keep secret) and
+    /// OUT.pub.pem; with --sealing, an X25519 sealing key OUT.key.pem.
     Keygen {
         /// Output path prefix: writes PREFIX.key.pem (0600) and PREFIX.pub.pem.
         #[arg(long)]
         out: PathBuf,
+        /// Make a sealing key (docs/sealing.md) instead of a signing key.
+        #[arg(long)]
+        sealing: bool,
     },
     /// Run or set up a C2SP witness that cosigns the hub's checkpoints.
     Witness {
@@ -256,9 +292,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 async fn dispatch(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Keygen { out } => keygen(out),
+        Command::Keygen { out, sealing: false } => keygen(out),
+        Command::Keygen { out, sealing: true } => keygen_sealing(out),
+        Command::Disclose { index, out, check } => sealed::disclose(&cli, *index, out, check).await,
+        Command::VerifyDisclosure { file, roster_file } => sealed::verify_disclosure(&cli, file, roster_file),
         Command::DevCerts { out, force, days } => dev_certs(out, *force, *days),
-        Command::Publish { file, receipt } => publish(&cli, file, receipt.as_deref()).await,
+        Command::Publish {
+            file,
+            receipt,
+            seal,
+            check,
+        } => publish(&cli, file, receipt.as_deref(), *seal, check).await,
         Command::Receipt { index, out } => ledger_cmds::receipt(&cli, *index, out).await,
         Command::VerifyReceipt { file } => ledger_cmds::verify_receipt(&cli, file),
         Command::Checkpoint { witnesses, quorum } => ledger_cmds::checkpoint(&cli, witnesses, *quorum).await,
@@ -287,7 +331,13 @@ async fn connect(cli: &Cli) -> Result<client::Client, Failure> {
     Ok(client::connect(&cli.server, &ident.tls()?).await?)
 }
 
-async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::Path>) -> Result<(), Failure> {
+async fn publish(
+    cli: &Cli,
+    file: &std::path::Path,
+    receipt: Option<&std::path::Path>,
+    seal: bool,
+    check: &verify::CheckArgs,
+) -> Result<(), Failure> {
     let ident = Identity::resolve(cli)?;
     let key = ident.signing_key()?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -296,7 +346,13 @@ async fn publish(cli: &Cli, file: &std::path::Path, receipt: Option<&std::path::
     let me = rpc.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
     let now = crate::time::unix_to_pb(crate::time::unix_now());
     let alert = alert_file.to_pb(&me.principal, now).map_err(anyhow::Error::from)?;
-    let envelope = crate::envelope::seal(&alert, &key);
+    let envelope = match seal || alert.tlp == pb::Tlp::Red as i32 {
+        true => {
+            let roster = sealed::proven_roster(cli, &mut rpc, check).await?;
+            sealed::seal_alert(&alert, &key, &roster, crate::time::unix_now())?
+        }
+        false => crate::envelope::sign(&alert, &key),
+    };
     let answer = rpc.publish(envelope.clone()).await?.into_inner();
     output::receipt(cli.json, &alert, &answer)?;
     if let Some(path) = receipt {
@@ -327,6 +383,7 @@ async fn tail(
         filter: Some(filter),
         ..Default::default()
     };
+    let opener = sealed::Opener::new(cli, &mut rpc).await?;
     let mut stream = rpc.subscribe(req).await?.into_inner();
     let mut printed = 0u64;
     while limit.is_none_or(|l| printed < l) {
@@ -337,7 +394,11 @@ async fn tail(
                 continue;
             }
         }
-        output::entry(cli.json, &e)?;
+        let roster = verifier.as_ref().map(|v| v.roster_at(e.index)).transpose();
+        let shown = roster
+            .and_then(|r| opener.show(&e, r))
+            .map_err(|why| verify::refuse(e.index, &why))?;
+        output::entry(cli.json, &e, &shown)?;
         printed += 1;
     }
     Ok(())
@@ -363,11 +424,17 @@ async fn get(
         .get_entry(pb::GetEntryRequest { key: Some(key) })
         .await?
         .into_inner();
-    if let Some(mut v) = check.verifier(cli, &mut rpc, e.index + 1).await? {
+    let mut verifier = check.verifier(cli, &mut rpc, e.index + 1).await?;
+    if let Some(v) = verifier.as_mut() {
         v.check(&e).map_err(|why| verify::refuse(e.index, &why))?;
         v.prove_included(&mut rpc, &e).await?;
     }
-    output::entry(cli.json, &e)?;
+    let opener = sealed::Opener::new(cli, &mut rpc).await?;
+    let roster = verifier.as_ref().map(|v| v.roster_at(e.index)).transpose();
+    let shown = roster
+        .and_then(|r| opener.show(&e, r))
+        .map_err(|why| verify::refuse(e.index, &why))?;
+    output::entry(cli.json, &e, &shown)?;
     Ok(())
 }
 
@@ -434,6 +501,19 @@ fn keygen(out: &std::path::Path) -> Result<(), Failure> {
     crate::secret::write(&secret, &key.to_pkcs8_pem(), false)?;
     std::fs::write(&public, key.public_key().to_spki_pem())?;
     output::keygen(&secret, &public, &key.public_key());
+    Ok(())
+}
+
+fn keygen_sealing(out: &std::path::Path) -> Result<(), Failure> {
+    let key = crate::seal::SealingPrivateKey::generate();
+    let mut name = out.as_os_str().to_owned();
+    name.push(".key.pem");
+    let secret = PathBuf::from(name);
+    if secret.exists() {
+        return Err(anyhow::anyhow!("{} exists; refusing to overwrite a key", secret.display()).into());
+    }
+    crate::secret::write(&secret, &key.to_pkcs8_pem(), false)?;
+    output::keygen_sealing(&secret, key.public_key());
     Ok(())
 }
 

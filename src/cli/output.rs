@@ -2,6 +2,7 @@
 //! with `--json`. Everything goes through `writeln!` so a closed pipe ends
 //! the program quietly instead of panicking.
 
+use super::sealed::Shown;
 use crate::alert::file::AlertFile;
 use crate::crypto::PublicKey;
 use crate::ledger::entry;
@@ -45,10 +46,11 @@ pub(super) fn receipt(json: bool, alert: &pb::Alert, r: &pb::PublishReceipt) -> 
     }
 }
 
-pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
+/// One entry; `shown` says what opening a sealed alert gave.
+pub(super) fn entry(json: bool, e: &pb::LedgerEntry, shown: &Shown) -> std::io::Result<()> {
     let decoded = entry::decode(&e.entry).map_err(std::io::Error::other)?;
     match entry::body(&decoded) {
-        entry::Body::Submission(s) => submission(json, e.index, s),
+        entry::Body::Submission(s) => submission(json, e.index, s, shown),
         entry::Body::Roster { envelope: env, .. } => {
             let r = pb::Roster::decode(env.payload.as_slice()).unwrap_or_default();
             let approvals = env.signatures.len();
@@ -69,11 +71,16 @@ pub(super) fn entry(json: bool, e: &pb::LedgerEntry) -> std::io::Result<()> {
     }
 }
 
-fn submission(json: bool, index: u64, s: &pb::Submission) -> std::io::Result<()> {
+fn submission(json: bool, index: u64, s: &pb::Submission, shown: &Shown) -> std::io::Result<()> {
     let env = s.envelope.clone().unwrap_or_default();
-    let alert = pb::Alert::decode(env.payload.as_slice()).map_err(std::io::Error::other)?;
-    let file = AlertFile::from_pb(&alert);
     let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
+    let alert = match shown {
+        Shown::Opened(a) => (**a).clone(),
+        Shown::Clear => pb::Alert::decode(env.payload.as_slice()).map_err(std::io::Error::other)?,
+        Shown::NotForMe => return sealed_header(json, index, s, &env, &accepted),
+    };
+    let file = AlertFile::from_pb(&alert);
+    let sealed = matches!(shown, Shown::Opened(_));
     if json {
         return out(json!({
             "index": index,
@@ -82,6 +89,7 @@ fn submission(json: bool, index: u64, s: &pb::Submission) -> std::io::Result<()>
             "recipients": s.recipients,
             "accepted": accepted,
             "keyid": env.signatures.first().map(|k| k.keyid.clone()),
+            "sealed": sealed,
             "alert": file,
         }));
     }
@@ -93,7 +101,43 @@ fn submission(json: bool, index: u64, s: &pb::Submission) -> std::io::Result<()>
         file.category,
         accepted,
         alert.id,
-        crate::text::one_line(&alert.title)
+        match sealed {
+            true => format!("[sealed, opened] {}", crate::text::one_line(&alert.title)),
+            false => crate::text::one_line(&alert.title),
+        }
+    ))
+}
+
+/// A sealed alert this reader has no stanza in: its clear header only.
+fn sealed_header(
+    json: bool,
+    index: u64,
+    s: &pb::Submission,
+    env: &pb::Envelope,
+    accepted: &str,
+) -> std::io::Result<()> {
+    let header = crate::seal::header_of(&env.payload).unwrap_or_default();
+    let tlp = AlertFile::from_pb(&crate::seal::check::routing_view(&header)).tlp;
+    if json {
+        return out(json!({
+            "index": index,
+            "kind": "sealed-alert",
+            "publisher": s.principal,
+            "recipients": s.recipients,
+            "accepted": accepted,
+            "keyid": env.signatures.first().map(|k| k.keyid.clone()),
+            "sealed": true,
+            "id": header.id,
+            "tlp": tlp,
+            "bytes": env.payload.len(),
+        }));
+    }
+    out(format!(
+        "#{index}  {} -> {}  TLP:{tlp}  {accepted}  {}\n      [sealed to its recipients: {} bytes of ciphertext you hold no key for]",
+        s.principal,
+        s.recipients.join(","),
+        header.id,
+        env.payload.len()
     ))
 }
 
@@ -134,6 +178,15 @@ pub(super) fn keygen(secret: &Path, public: &Path, key: &PublicKey) {
     eprintln!("[[principal.signing_key]]\npublic_key = \"{b64}\"\nnot_before = \"...\"\nnot_after = \"...\"");
 }
 
+pub(super) fn keygen_sealing(secret: &Path, key: &crate::seal::SealingPublicKey) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+    eprintln!("wrote {} (secret, mode 0600): an X25519 sealing key", secret.display());
+    eprintln!("key id {}", key.key_id());
+    eprintln!("send this roster entry to the federation administrator:\n");
+    eprintln!("[[principal.sealing_key]]\npublic_key = \"{b64}\"\nnot_before = \"...\"\nnot_after = \"...\"");
+}
+
 pub(super) fn verdict(json: bool, ok: bool, message: &str) -> std::io::Result<()> {
     match json {
         true => out(json!({"valid": ok, "message": message})),
@@ -149,9 +202,12 @@ pub(super) fn describe_entry(bytes: &[u8]) -> String {
     match entry::body(&decoded) {
         entry::Body::Submission(s) => {
             let env = s.envelope.clone().unwrap_or_default();
-            let id = pb::Alert::decode(env.payload.as_slice())
-                .map(|a| a.id)
-                .unwrap_or_default();
+            let id = match env.payload_type == pb::SEALED_PAYLOAD_TYPE {
+                true => crate::seal::header_of(&env.payload).map(|h| h.id).unwrap_or_default(),
+                false => pb::Alert::decode(env.payload.as_slice())
+                    .map(|a| a.id)
+                    .unwrap_or_default(),
+            };
             let accepted = s.accepted.as_ref().map(timestamp_text).unwrap_or_default();
             format!("alert {id} from {} accepted {accepted}", s.principal)
         }

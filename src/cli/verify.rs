@@ -130,6 +130,11 @@ impl Verifier {
         }
     }
 
+    /// The proven roster in force at ledger index `index`.
+    pub(super) fn roster_at(&self, index: u64) -> Result<&Roster, String> {
+        self.history.in_force_at(index)
+    }
+
     /// Proves that `e` is in the checkpointed tree (for `get`).
     pub(super) async fn prove_included(&self, rpc: &mut Client, e: &pb::LedgerEntry) -> Result<(), Failure> {
         history::prove_inclusion(rpc, &self.checkpoint, e).await
@@ -146,13 +151,18 @@ fn submission(roster: &Roster, s: &pb::Submission) -> Result<(), String> {
         .member(&s.principal)
         .ok_or_else(|| format!("publisher {:?} is not in the roster in force", s.principal))?;
     let signed = ingest::check_authorship(env, member, roster, at).map_err(|err| err.to_string())?;
-    match crate::envelope::verify(env, &signed.sig, &signed.key, Rule::Cofactored) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(format!(
+    if crate::envelope::verify(env, &signed.sig, &signed.key, Rule::Cofactored).is_err() {
+        return Err(format!(
             "the signature by {} does not verify: the hub served an alert its publisher did not sign",
             member.id
-        )),
+        ));
     }
+    if env.payload_type == pb::SEALED_PAYLOAD_TYPE {
+        // What the hub had to check, checked again: header and stanzas.
+        let sealed = crate::seal::ValidSealed::parse(&env.payload, at).map_err(|err| err.to_string())?;
+        sealed.check_keys(roster, at).map_err(|err| err.to_string())?;
+    }
+    Ok(())
 }
 
 /// The leaf hash of an entry as served.

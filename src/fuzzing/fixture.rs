@@ -145,7 +145,7 @@ impl Fixture {
     /// `alert` signed by its publisher and sealed to its recipients and
     /// the publisher (each delegation's one fixture sealing key).
     pub fn sealed(&self, alert: &pb::Alert) -> pb::Envelope {
-        let inner = envelope::seal(alert, self.key(&alert.publisher));
+        let inner = envelope::sign(alert, self.key(&alert.publisher));
         let mut ids: Vec<&str> = alert.recipients.iter().map(String::as_str).collect();
         ids.push(&alert.publisher);
         ids.sort_unstable();
@@ -188,7 +188,7 @@ impl Fixture {
     /// The ledger entry the hub stores for `alert` published by its
     /// publisher at [`NOW`] (panics if ingest refuses it).
     pub fn entry(&self, alert: &pb::Alert) -> Vec<u8> {
-        let env = envelope::seal(alert, self.key(&alert.publisher));
+        let env = envelope::sign(alert, self.key(&alert.publisher));
         let caller = self.caller(&alert.publisher);
         let accepted = ingest::check(&env, caller, &self.roster, &STAMP, |_| Some(self.original()))
             .expect("a valid fixture alert");

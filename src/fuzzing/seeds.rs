@@ -34,9 +34,9 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
         body: Some(pb::entry::Body::Roster(roster_envelope())),
     };
     let mut out = vec![
-        ("envelope", envelope::seal(&basic, f.key("CO")).encode_to_vec()),
-        ("envelope", envelope::seal(&amends, f.key("CO")).encode_to_vec()),
-        ("envelope", envelope::seal(&basic, f.key("PA")).encode_to_vec()),
+        ("envelope", envelope::sign(&basic, f.key("CO")).encode_to_vec()),
+        ("envelope", envelope::sign(&amends, f.key("CO")).encode_to_vec()),
+        ("envelope", envelope::sign(&basic, f.key("PA")).encode_to_vec()),
         ("alert_payload", basic.encode_to_vec()),
         ("alert_payload", amends.encode_to_vec()),
         ("alert_payload", dirty.encode_to_vec()),
@@ -68,7 +68,7 @@ fn roster_envelope() -> pb::Envelope {
 
 /// `a` from CO with a torsion-R signature (cofactored-valid only).
 fn torsion_envelope(a: &pb::Alert) -> Vec<u8> {
-    let mut env = envelope::seal(a, fixture().key("CO"));
+    let mut env = envelope::sign(a, fixture().key("CO"));
     let msg = envelope::pae(&env.payload_type, &env.payload);
     env.signatures[0].sig = super::crafted::torsion_r_signature(fixture().key("CO"), &msg, 4)
         .to_bytes()

@@ -211,7 +211,7 @@ fn length(field: &'static str, got: usize, want: usize) -> Result<(), SealError>
 
 /// The header as an alert holding only its routing fields, for
 /// [`Routing::check`].
-pub(crate) fn routing_view(h: &pb::SealedHeader) -> pb::Alert {
+pub fn routing_view(h: &pb::SealedHeader) -> pb::Alert {
     pb::Alert {
         id: h.id.clone(),
         publisher: h.publisher.clone(),

@@ -68,6 +68,13 @@ const CONTENT_KEY_LABEL: &[u8] = b"isthmus sealed-alert v1 content key";
 const COMMITMENT_LABEL: &[u8] = b"isthmus sealed-alert v1 key commitment";
 const DISCLOSURE_LABEL: &[u8] = b"isthmus sealed-alert v1 disclosure";
 
+/// The clear header of a sealed payload, if it decodes.
+pub fn header_of(payload: &[u8]) -> Option<crate::pb::SealedHeader> {
+    use prost::Message;
+    let sealed = crate::pb::SealedAlert::decode(payload).ok()?;
+    crate::pb::SealedHeader::decode(sealed.header.as_slice()).ok()
+}
+
 /// The padded length of a plaintext of `len` bytes (length prefix
 /// included): padmé (Nikitin et al., PETS 2019), at least [`MIN_PADDED`].
 pub fn padded_len(len: usize) -> usize {
@@ -147,8 +154,13 @@ pub(crate) fn decrypt(content_key: &[u8; 32], header_hash: &[u8; 32], ct: &[u8])
         .ok()?;
     let (len, rest) = plain.split_first_chunk::<4>()?;
     let len = u32::from_be_bytes(*len) as usize;
+    // Exactly the padded length for this content, zero-filled: one
+    // plaintext has one encoding, as every implementation writes it.
+    let exact = padded_len(len.saturating_add(4)) == plain.len();
     let out = match rest.get(..len) {
-        Some(content) if rest.get(len..).is_some_and(|pad| pad.iter().all(|&b| b == 0)) => Some(content.to_vec()),
+        Some(content) if exact && rest.get(len..).is_some_and(|pad| pad.iter().all(|&b| b == 0)) => {
+            Some(content.to_vec())
+        }
         _ => None,
     };
     crate::crypto::wipe(plain);

@@ -75,6 +75,12 @@ pub fn open(payload: &[u8], me: &str, keys: &[SealingPrivateKey]) -> Result<Open
     let header = pb::SealedHeader::decode(sealed.header.as_slice()).map_err(|e| OpenError::Decode(e.to_string()))?;
     let h = sha256(&sealed.header);
     let mine: Vec<&pb::Stanza> = sealed.stanzas.iter().filter(|s| s.recipient == me).collect();
+    if mine.len() > 1 {
+        return Err(OpenError::Decode(format!(
+            "{me} has {} stanzas; a reader has exactly one",
+            mine.len()
+        )));
+    }
     let (stanza, key) = mine
         .iter()
         .find_map(|s| keys.iter().find(|k| k.key_id() == s.key_id).map(|k| (*s, k)))

@@ -134,7 +134,7 @@ fn every_reader_opens_and_no_one_else_does() {
 /// the commitment and ciphertext come from `committed`.
 fn crafted(a: &pb::Alert, keys: &[(&str, [u8; 32])], committed: [u8; 32]) -> pb::Envelope {
     let f = fixture();
-    let inner = crate::envelope::seal(a, f.key("CO")).encode_to_vec();
+    let inner = crate::envelope::sign(a, f.key("CO")).encode_to_vec();
     let opener = [7u8; 32];
     let header = header_for(a, &inner, &opener).encode_to_vec();
     let h = sha256(&header);
@@ -226,7 +226,7 @@ fn an_inner_alert_that_disagrees_with_the_header_is_refused() {
     let mut routed = a.clone();
     routed.recipients = vec!["PA".into()];
     // Crafted: the header says PA only, the inner alert PA and US.
-    let inner = crate::envelope::seal(&a, f.key("CO"));
+    let inner = crate::envelope::sign(&a, f.key("CO"));
     let readers = [
         Reader {
             id: "CO",
@@ -349,4 +349,184 @@ fn keys_round_trip_through_pkcs8_and_low_order_points_are_refused() {
         SealingPublicKey::from_bytes(&[1; 31]),
         Err(SealingKeyError::Length(31))
     ));
+}
+
+#[test]
+fn padding_has_one_encoding() {
+    let (k, h) = ([4u8; 32], [5u8; 32]);
+    let (content_key, _) = derive(&k, &h);
+    let (_, ct) = encrypt(&k, &h, b"short");
+    assert_eq!(decrypt(&content_key, &h, &ct).unwrap(), b"short");
+    // Over-padded to the next bucket, or with a non-zero fill: refused.
+    let over = |fill: u8, n: usize| {
+        let mut plain = 5u32.to_be_bytes().to_vec();
+        plain.extend_from_slice(b"short");
+        plain.resize(n, fill);
+        let cipher = ChaCha20Poly1305::new(&content_key.into());
+        cipher
+            .encrypt(&[0u8; 12].into(), Payload { msg: &plain, aad: &h })
+            .unwrap()
+    };
+    assert!(decrypt(&content_key, &h, &over(0, 1024)).is_some());
+    assert!(decrypt(&content_key, &h, &over(0, 1088)).is_none());
+    assert!(decrypt(&content_key, &h, &over(1, 1024)).is_none());
+}
+
+/// Reader `id`'s fixed test sealing key of tests/vectors/sealed/.
+fn vector_sealing_key(id: &str) -> SealingPrivateKey {
+    SealingPrivateKey::from_raw(&sha256(format!("isthmus test vector sealing key {id}").as_bytes())).unwrap()
+}
+
+fn vector_signing_key() -> crate::crypto::SigningKey {
+    crate::crypto::SigningKey::from_seed(sha256(b"isthmus test vector signing key CO"))
+}
+
+/// A roster of CO (signing and sealing keys) and PA, US (sealing keys).
+fn vector_roster() -> crate::roster::Roster {
+    use crate::roster::{Member, Role, RosterKey, RosterSealingKey, Terms};
+    let member = |id: &str, i: u8| Member {
+        id: crate::ids::PrincipalId::parse(id).unwrap(),
+        name: id.into(),
+        role: Role::Delegation,
+        tls_spki: vec![[i; 32]],
+        keys: match id {
+            "CO" => vec![RosterKey {
+                key: vector_signing_key().public_key(),
+                not_before: 0,
+                not_after: 4_000_000_000,
+            }],
+            _ => vec![],
+        },
+        sealing: vec![RosterSealingKey {
+            key: vector_sealing_key(id).public_key().clone(),
+            not_before: 0,
+            not_after: 4_000_000_000,
+        }],
+        witness: None,
+    };
+    let terms = Terms {
+        version: 1,
+        quorum: 1,
+        issued: 0,
+        witness_quorum: 0,
+    };
+    crate::roster::Roster::new(vec![member("CO", 1), member("PA", 2), member("US", 3)], terms).unwrap()
+}
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sealed/");
+
+/// Every reader opens the vector, gets its inner envelope and opener, and
+/// the inner alert checks; the hub's checks accept the outer object.
+fn opens_everywhere(file: &str) -> pb::Alert {
+    use base64::Engine as _;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{VECTORS}{file}")).unwrap()).unwrap();
+    assert_eq!(
+        hx(&v["publisher_signing_public_key_hex"]),
+        vector_signing_key().public_key().as_bytes().to_vec()
+    );
+    let outer = pb::Envelope::decode(b64(&v["outer_envelope_b64"]).as_slice()).unwrap();
+    assert_eq!(outer.payload_type, pb::SEALED_PAYLOAD_TYPE);
+    let roster = vector_roster();
+    let (co, _) = roster.key(&outer.signatures[0].keyid).unwrap();
+    assert_eq!(co.id.as_str(), "CO");
+    let sig = crate::crypto::Signature::from_slice(&outer.signatures[0].sig).unwrap();
+    crate::envelope::verify(&outer, &sig, &co.keys[0].key, crate::crypto::Rule::Strict).unwrap();
+    let created = pb::SealedHeader::decode(
+        pb::SealedAlert::decode(outer.payload.as_slice())
+            .unwrap()
+            .header
+            .as_slice(),
+    )
+    .unwrap()
+    .created
+    .unwrap()
+    .seconds;
+    let at = created + 60;
+    let sealed = ValidSealed::parse(&outer.payload, at).unwrap();
+    sealed.check_keys(&roster, at).unwrap();
+    let mut alert = None;
+    for r in v["readers"].as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        let key = SealingPrivateKey::from_raw(&hx(&r["private_key_hex"]).try_into().unwrap()).unwrap();
+        assert_eq!(key.key_id(), r["key_id"].as_str().unwrap());
+        let opened = open(&outer.payload, id, &[key]).unwrap();
+        assert_eq!(opened.inner_bytes, b64(&v["inner_envelope_b64"]), "{file}: reader {id}");
+        assert_eq!(opened.opener.to_vec(), hx(&v["opener_hex"]));
+        alert = Some(opened.check(&roster, at).unwrap().alert);
+    }
+    alert.unwrap()
+}
+
+#[test]
+fn a_sealed_alert_made_by_the_python_client_opens() {
+    let a = opens_everywhere("python-made.json");
+    assert_eq!((a.id.as_str(), a.tlp), ("py-sealed-1", pb::Tlp::Red as i32));
+}
+
+/// `tests/vectors/sealed/isthmus-made.json`, for the Python client to
+/// open. Written when ISTHMUS_WRITE_VECTORS=1 (then committed once); each
+/// run checks that the committed file still opens here.
+#[test]
+fn the_isthmus_made_vector_opens() {
+    if std::env::var_os("ISTHMUS_WRITE_VECTORS").is_some() {
+        write_isthmus_vector();
+    }
+    let a = opens_everywhere("isthmus-made.json");
+    assert_eq!(a.id, "rs-sealed-1");
+}
+
+fn write_isthmus_vector() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut a = alert("rs-sealed-1", "CO", &["PA", "US"]);
+    a.created = Some(crate::time::unix_to_pb(1_795_000_000));
+    a.tlp = pb::Tlp::Red as i32;
+    a.handling = vec![pb::HandlingRestriction::HandlingNoOnwardSharing as i32];
+    a.identifiers = vec![pb::Identifier {
+        kind: pb::IdentifierKind::Passport as i32,
+        value: "AB1234567".into(),
+        country: "VE".into(),
+        ..Default::default()
+    }];
+    let signer = vector_signing_key();
+    let inner = crate::envelope::sign(&a, &signer);
+    let keys: Vec<(&str, SealingPrivateKey)> = ["CO", "PA", "US"].map(|id| (id, vector_sealing_key(id))).into();
+    let readers: Vec<Reader<'_>> = keys
+        .iter()
+        .map(|(id, k)| Reader {
+            id,
+            key: k.public_key(),
+        })
+        .collect();
+    let outer = seal(&inner, &a, &readers, &signer);
+    let opened = open(&outer.payload, "PA", &[keys[1].1.clone()]).unwrap();
+    let v = serde_json::json!({
+        "description": format!(
+            "A sealed TLP:RED alert (docs/sealing.md) made by the Rust implementation (isthmus {}, crates hpke 0.13, chacha20poly1305 0.10, hkdf 0.12) in src/seal/tests.rs with ISTHMUS_WRITE_VECTORS=1. Fixed public test keys as in README.md; K, the opener and the HPKE ephemeral keys were random. Readers are the recipients PA and US and the publisher CO.",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "publisher": "CO",
+        "publisher_signing_public_key_hex": hex::encode(signer.public_key().as_bytes()),
+        "readers": keys.iter().map(|(id, k)| serde_json::json!({
+            "id": id,
+            "private_key_hex": hex::encode(k.hpke().to_bytes()),
+            "public_key_hex": hex::encode(k.public_key().as_bytes()),
+            "key_id": k.key_id(),
+        })).collect::<Vec<_>>(),
+        "outer_envelope_b64": b64(&outer.encode_to_vec()),
+        "inner_envelope_b64": b64(&opened.inner_bytes),
+        "opener_hex": hex::encode(opened.opener),
+        "alert": {"id": a.id, "publisher": "CO", "tlp": "RED", "recipients": ["PA", "US"], "title": a.title},
+    });
+    std::fs::write(
+        format!("{VECTORS}isthmus-made.json"),
+        serde_json::to_string_pretty(&v).unwrap() + "\n",
+    )
+    .unwrap();
 }

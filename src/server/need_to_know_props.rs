@@ -99,13 +99,14 @@ fn envelope(fed: &DevFederation, c: &Case, n: u64) -> pb::Envelope {
         summary: "need-to-know property case".into(),
         ..Default::default()
     };
+    if c.tlp == pb::Tlp::Red {
+        return fed.sealed(&alert).expect("a delegation's alert");
+    }
     let key = fed
-        .principals
-        .iter()
-        .find(|p| p.member.id.as_str() == publisher)
+        .principal(publisher)
         .and_then(|p| p.signing.as_ref())
         .expect("delegation key");
-    crate::envelope::seal(&alert, key)
+    crate::envelope::sign(&alert, key)
 }
 
 proptest! {

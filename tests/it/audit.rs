@@ -25,7 +25,7 @@ use isthmus::time::unix_now;
 use isthmus::time::unix_to_pb;
 use prost::Message;
 
-use super::util::{alert, principal, sealed};
+use super::util::{alert, principal, signed};
 
 const ORIGIN: &str = "localhost/isthmus-test-log";
 
@@ -107,7 +107,7 @@ impl Log {
 
     /// Appends `a` by `who` as ingest accepts it now.
     fn publish(&mut self, who: &str, a: &pb::Alert) -> u64 {
-        let bytes = self.accept(who, &sealed(&self.fed, who, a), self.now);
+        let bytes = self.accept(who, &signed(&self.fed, who, a), self.now);
         self.seen.insert((who.to_owned(), a.id.clone()), self.entries.len());
         self.entries.push(bytes);
         self.entries.len() as u64 - 1
@@ -406,7 +406,7 @@ fn audit_since_detects_fork_and_rollback_and_accepts_extension() {
     // History rewritten before the old size, every entry valid, re-signed.
     let mut entries = log.entries.clone();
     let a = alert("rewritten", "CO", &["PA"]);
-    entries[6] = log.accept("CO", &sealed(&log.fed, "CO", &a), log.now);
+    entries[6] = log.accept("CO", &signed(&log.fed, "CO", &a), log.now);
     let forked = log.export_of(&entries);
     let (code, json) = cli(forked.path(), &forked.key, &since);
     assert_eq!(code, 1, "{json}");
@@ -498,7 +498,7 @@ fn audit_duplicate_alert_id() {
     let who = log.roster.delegations().nth(2).unwrap().id.to_string(); // published a-2
     let mut again = alert("a-2", &who, &["CO"]);
     again.title = "different content, same id".into();
-    let env = sealed(&log.fed, &who, &again);
+    let env = signed(&log.fed, &who, &again);
     let bytes = log.accept(&who, &env, log.now);
     log.entries.push(bytes);
     let export = log.export();
@@ -529,7 +529,7 @@ fn audit_retraction_of_another_delegations_alert() {
         member,
         spki: &member.tls_spki[0],
     };
-    let env = sealed(&log.fed, "PA", &a);
+    let env = signed(&log.fed, "PA", &a);
     let everyone = log.roster.delegations().map(|m| m.id.as_str()).collect();
     let lie = |_: &str| {
         Some(Original {
@@ -569,7 +569,7 @@ fn audit_key_rotation_through_a_roster_entry() {
     log.entries
         .push(NewEntry::roster(log.fed.approved(&log.roster), unix_now(), i64::MAX).bytes);
     let a = alert("after-rotation", "CO", &["PA"]);
-    let env = isthmus::envelope::seal(&a, &new_key);
+    let env = isthmus::envelope::sign(&a, &new_key);
     let bytes = log.accept("CO", &env, log.now);
     log.entries.push(bytes);
     let report = run(&log.export(), None);
@@ -598,7 +598,7 @@ fn audit_key_rotation_through_a_roster_entry() {
     );
 
     // The old key, no longer in the roster in force, is refused from then on.
-    let stale = isthmus::envelope::seal(&alert("stale-key", "CO", &["PA"]), &old_key);
+    let stale = isthmus::envelope::sign(&alert("stale-key", "CO", &["PA"]), &old_key);
     let mut entries = log.entries.clone();
     let mut s = submission(&entries[entries.len() - 1]);
     s.envelope = Some(stale);
@@ -638,7 +638,7 @@ fn audit_roster_change_without_a_quorum_is_caught() {
     log.roster = next;
     let bytes = log.accept(
         "CO",
-        &isthmus::envelope::seal(&alert("forged", "CO", &["PA"]), &forged),
+        &isthmus::envelope::sign(&alert("forged", "CO", &["PA"]), &forged),
         unix_now(),
     );
     log.entries.push(bytes);

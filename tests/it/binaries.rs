@@ -19,7 +19,7 @@ async fn every_acknowledged_entry_survives_sigkill_and_restart() {
         .expect("connect");
     let mut receipts = Vec::new();
     for i in 0..50 {
-        let env = sealed(&fed, "CO", &alert(&format!("k-{i}"), "CO", &["PA"]));
+        let env = signed(&fed, "CO", &alert(&format!("k-{i}"), "CO", &["PA"]));
         receipts.push(co.publish(env).await.expect("publish").into_inner());
     }
     drop(co);
@@ -201,7 +201,7 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
         .await
         .expect("connect");
     for i in 0..5 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("e-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("e-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -257,7 +257,7 @@ async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_ref
     let mut co = isthmus::client::connect(&d.addr.to_string(), &tls_of(&fed, "CO"))
         .await
         .expect("connect");
-    co.publish(sealed(&fed, "CO", &alert("late", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("late", "CO", &["PA"])))
         .await
         .expect("publish");
     co.get_checkpoint(pb::GetCheckpointRequest {
@@ -310,7 +310,7 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
             .await
             .expect("connect");
         let to: &[&str] = if i % 2 == 0 { &["ALL"] } else { &["CO", "MX"] };
-        c.publish(sealed(&fed, who, &alert(&format!("a-{i}"), who, to)))
+        c.publish(signed(&fed, who, &alert(&format!("a-{i}"), who, to)))
             .await
             .expect("publish");
     }
@@ -324,7 +324,7 @@ async fn a_real_servers_export_audits_intact_and_a_flipped_byte_is_caught() {
         kind: pb::AmendmentKind::Retraction as i32,
         reason: "wrong".into(),
     });
-    co.publish(sealed(&fed, "CO", &retraction)).await.expect("retraction");
+    co.publish(signed(&fed, "CO", &retraction)).await.expect("retraction");
     co.get_checkpoint(pb::GetCheckpointRequest {
         min_size: 7,
         ..Default::default()

@@ -62,7 +62,7 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
     fed.write(dir.path()).expect("write certs");
     let s = TestServer::start(fed.clone()).await;
     let mut co = s.client("CO").await;
-    co.publish(sealed(&fed, "CO", &alert("honest", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("honest", "CO", &["PA"])))
         .await
         .expect("publish");
 
@@ -71,8 +71,8 @@ async fn tail_verifies_signatures_and_stops_at_a_forged_alert() {
 
     // CO's key id, a signature by some other key: what a hub would have to
     // do to put words in CO's mouth.
-    let mut forged = sealed(&fed, "CO", &alert("forged", "CO", &["PA"]));
-    let other = isthmus::envelope::seal(
+    let mut forged = signed(&fed, "CO", &alert("forged", "CO", &["PA"]));
+    let other = isthmus::envelope::sign(
         &alert("forged", "CO", &["PA"]),
         &isthmus::crypto::SigningKey::generate(),
     );
@@ -119,7 +119,7 @@ async fn tail_refuses_a_rollback_and_a_fork_of_what_it_saw() {
     let a = TestServer::start(fed.clone()).await;
     let mut co = a.client("CO").await;
     for i in 0..3 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("a-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("a-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -147,7 +147,7 @@ async fn tail_refuses_a_rollback_and_a_fork_of_what_it_saw() {
 
     let mut co = b.client("CO").await;
     for i in 0..3 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -173,7 +173,7 @@ async fn bounded_and_roster_only_subscriptions_end_where_asked() {
     let s = TestServer::start(fed.clone()).await;
     let mut co = s.client("CO").await;
     for i in 0..3 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("b-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -226,7 +226,7 @@ async fn terminal_codes_in_stored_text_are_printed_escaped() {
     let s = TestServer::start(fed.clone()).await;
     let mut a = alert("old", "CO", &["PA"]);
     a.title = "Red\u{1b}[1A\u{1b}[2K\r#9  US -> PA  TLP:RED forged".into();
-    let at = append_unchecked(&s, &fed, sealed(&fed, "CO", &a), "old").await;
+    let at = append_unchecked(&s, &fed, signed(&fed, "CO", &a), "old").await;
     for json in [false, true] {
         let mut args = vec!["get", "--no-verify"];
         if json {

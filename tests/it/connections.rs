@@ -100,7 +100,7 @@ async fn silent_peers_are_disconnected_and_quiet_live_clients_are_not() {
 
     tokio::time::sleep(idle * 2).await;
     let mut co = s.client("CO").await;
-    co.publish(sealed(&fed, "CO", &alert("after-quiet", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("after-quiet", "CO", &["PA"])))
         .await
         .expect("publish");
     let got = take(&mut live, 1, 10).await;

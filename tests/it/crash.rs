@@ -34,7 +34,7 @@ async fn load(fed: Arc<DevFederation>, server: String, who: &'static str, cycle:
     };
     for n in 0.. {
         let id = format!("{who}-c{cycle}-{n}");
-        let env = sealed(&fed, who, &alert(&id, who, &["ALL"]));
+        let env = signed(&fed, who, &alert(&id, who, &["ALL"]));
         book.sent.lock().expect("lock").insert(id.clone());
         match c.publish(env).await {
             Ok(r) => book.acked.lock().expect("lock").push((id, r.into_inner())),

@@ -35,7 +35,7 @@ async fn co_alert_reaches_pa_and_us_on_every_path_and_never_br() {
                 .into_inner(),
         );
     }
-    let env = sealed(&s.fed, "CO", &alert("darien-1", "CO", &["PA", "US"]));
+    let env = signed(&s.fed, "CO", &alert("darien-1", "CO", &["PA", "US"]));
     let receipt = s.client("CO").await.publish(env).await.expect("publish").into_inner();
     assert_eq!(receipt.index, start);
     assert!(!receipt.duplicate);
@@ -99,7 +99,7 @@ async fn co_alert_reaches_pa_and_us_on_every_path_and_never_br() {
 async fn republishing_is_idempotent_and_ids_are_not_reusable() {
     let s = TestServer::start(federation()).await;
     let mut co = s.client("CO").await;
-    let env = sealed(&s.fed, "CO", &alert("dup-1", "CO", &["PA"]));
+    let env = signed(&s.fed, "CO", &alert("dup-1", "CO", &["PA"]));
     let first = co.publish(env.clone()).await.expect("first").into_inner();
     let again = co.publish(env).await.expect("idempotent").into_inner();
     assert_eq!(
@@ -109,7 +109,7 @@ async fn republishing_is_idempotent_and_ids_are_not_reusable() {
     let size = s.size();
     let mut changed = alert("dup-1", "CO", &["PA"]);
     changed.title = "a different alert".into();
-    let err = co.publish(sealed(&s.fed, "CO", &changed)).await.expect_err("id reuse");
+    let err = co.publish(signed(&s.fed, "CO", &changed)).await.expect_err("id reuse");
     assert_eq!(err.code(), Code::AlreadyExists, "{err:?}");
     assert_eq!(s.size(), size, "nothing stored");
     s.stop().await;
@@ -118,7 +118,7 @@ async fn republishing_is_idempotent_and_ids_are_not_reusable() {
 #[tokio::test]
 async fn all_means_every_member_delegation_at_publication() {
     let s = TestServer::start(federation()).await;
-    let env = sealed(&s.fed, "CO", &alert("all-1", "CO", &["ALL"]));
+    let env = signed(&s.fed, "CO", &alert("all-1", "CO", &["ALL"]));
     let r = s.client("CO").await.publish(env).await.expect("publish").into_inner();
     for who in ["BR", "BZ", "AR", "PA"] {
         let got = s
@@ -144,7 +144,7 @@ async fn a_resumed_subscriber_sees_every_entry_exactly_once() {
             .expect("connect");
         let mut indices = Vec::new();
         for i in 0..120 {
-            let env = sealed(&fed, "CO", &alert(&format!("r-{i}"), "CO", &["PA"]));
+            let env = signed(&fed, "CO", &alert(&format!("r-{i}"), "CO", &["PA"]));
             indices.push(co.publish(env).await.expect("publish").into_inner().index);
         }
         indices
@@ -191,7 +191,7 @@ async fn a_stalled_subscriber_blocks_neither_publishers_nor_other_subscribers() 
     for i in 0..n {
         let mut a = alert(&format!("s-{i}"), "CO", &["PA", "US"]);
         a.summary = "x".repeat(4000);
-        let env = sealed(&s.fed, "CO", &a);
+        let env = signed(&s.fed, "CO", &a);
         tokio::time::timeout(std::time::Duration::from_secs(20), co.publish(env))
             .await
             .expect("publish must not wait for the stalled reader")
@@ -216,7 +216,7 @@ async fn concurrent_publishers_share_fsyncs_and_every_ack_was_synced() {
                 .expect("connect");
             let mut inflight = Vec::new();
             for i in 0..32 {
-                let env = sealed(&fed, who, &alert(&format!("g-{k}-{i}"), who, &["CR"]));
+                let env = signed(&fed, who, &alert(&format!("g-{k}-{i}"), who, &["CR"]));
                 let mut c = c.clone();
                 inflight.push(tokio::spawn(async move {
                     c.publish(env).await.expect("publish").into_inner().index
@@ -263,7 +263,7 @@ async fn shutdown_ends_an_open_subscription_with_unavailable_and_a_resume_point(
     let s = TestServer::start(federation()).await;
     let mut co = s.client("CO").await;
     let index = co
-        .publish(sealed(&s.fed, "CO", &alert("before-stop", "CO", &["PA"])))
+        .publish(signed(&s.fed, "CO", &alert("before-stop", "CO", &["PA"])))
         .await
         .expect("publish")
         .into_inner()

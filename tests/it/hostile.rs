@@ -135,7 +135,7 @@ fn with(f: impl FnOnce(&mut pb::Alert)) -> pb::Alert {
 
 /// Seals `a` with CO's key.
 fn co(fed: &DevFederation, a: pb::Alert) -> Call {
-    Call::Publish(sealed(fed, "CO", &a))
+    Call::Publish(signed(fed, "CO", &a))
 }
 
 /// An envelope over arbitrary payload bytes, properly signed by `who`.
@@ -185,7 +185,7 @@ fn deeply_nested() -> Vec<u8> {
 fn publish_cases(fed: &DevFederation) -> Vec<Case> {
     use Code::*;
     let env = |f: &dyn Fn(&mut pb::Envelope)| {
-        let mut e = sealed(fed, "CO", &with(|_| {}));
+        let mut e = signed(fed, "CO", &with(|_| {}));
         f(&mut e);
         Call::Publish(e)
     };
@@ -497,19 +497,19 @@ fn publish_cases(fed: &DevFederation) -> Vec<Case> {
         case(
             "alert and key are PA, cert is CO",
             "CO",
-            Call::Publish(sealed(fed, "PA", &with(|a| a.publisher = "PA".into()))),
+            Call::Publish(signed(fed, "PA", &with(|a| a.publisher = "PA".into()))),
             PermissionDenied,
         ),
         case(
             "CO alert signed with PA's key",
             "CO",
-            Call::Publish(sealed(fed, "PA", &with(|_| {}))),
+            Call::Publish(signed(fed, "PA", &with(|_| {}))),
             PermissionDenied,
         ),
         case(
             "key not in the roster",
             "CO",
-            Call::Publish(isthmus::envelope::seal(
+            Call::Publish(isthmus::envelope::sign(
                 &with(|_| {}),
                 &isthmus::crypto::SigningKey::generate(),
             )),
@@ -865,7 +865,7 @@ fn stranger_cases(fed: &DevFederation) -> Vec<Case> {
 /// Raw gRPC bodies that are not valid protobuf for the method's message.
 fn raw_cases(fed: &DevFederation) -> Vec<Case> {
     use Code::*;
-    let mut truncated = sealed(fed, "CO", &with(|a| a.id = "raw-1".into())).encode_to_vec();
+    let mut truncated = signed(fed, "CO", &with(|a| a.id = "raw-1".into())).encode_to_vec();
     truncated.truncate(truncated.len() / 2);
     vec![
         case(
@@ -917,7 +917,7 @@ fn raw_cases(fed: &DevFederation) -> Vec<Case> {
 async fn hostile_requests_get_exact_statuses_and_change_nothing() {
     let s = TestServer::start(federation()).await;
     let fed = s.fed.clone();
-    let seed = sealed(&fed, "CO", &alert("seed-1", "CO", &["PA"]));
+    let seed = signed(&fed, "CO", &alert("seed-1", "CO", &["PA"]));
     s.client("CO").await.publish(seed.clone()).await.expect("seed");
     let stranger = fed.ca.issue_client("ZZ", -1, 30).expect("cert");
     let stranger =
@@ -957,7 +957,7 @@ async fn signing_keys_outside_their_window_are_refused() {
         case(
             "signing key not yet valid",
             "PA",
-            Call::Publish(sealed(&fed, "PA", &alert("p-1", "PA", &["CO"]))),
+            Call::Publish(signed(&fed, "PA", &alert("p-1", "PA", &["CO"]))),
             Code::PermissionDenied,
         ),
     ];

@@ -32,7 +32,7 @@ async fn checkpoints_grow_and_proofs_verify_against_them() {
 
     let mut receipts = Vec::new();
     for i in 0..10 {
-        let env = sealed(&s.fed, "CO", &alert(&format!("p-{i}"), "CO", &["PA"]));
+        let env = signed(&s.fed, "CO", &alert(&format!("p-{i}"), "CO", &["PA"]));
         receipts.push(co.publish(env).await.expect("publish").into_inner());
     }
     let last = receipts.last().expect("some").index;

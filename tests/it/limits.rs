@@ -60,7 +60,7 @@ async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
     let (mut accepted, mut limited) = (0, 0);
     for i in 0..12 {
         match co
-            .publish(sealed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
+            .publish(signed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
             .await
         {
             Ok(_) => accepted += 1,
@@ -82,7 +82,7 @@ async fn a_flooding_delegation_is_rate_limited_and_others_are_not() {
     );
     assert_eq!(s.size(), before + accepted, "refused publishes store nothing");
     let mut pa = s.client("PA").await;
-    pa.publish(sealed(&fed, "PA", &alert("calm-1", "PA", &["CO"])))
+    pa.publish(signed(&fed, "PA", &alert("calm-1", "PA", &["CO"])))
         .await
         .expect("PA has its own bucket");
     s.stop().await;
@@ -123,7 +123,7 @@ async fn read_calls_have_their_own_per_principal_bucket() {
         .who_am_i(pb::WhoAmIRequest {})
         .await
         .expect("US has its own read bucket");
-    pa.publish(sealed(&fed, "PA", &alert("reads-spent", "PA", &["CO"])))
+    pa.publish(signed(&fed, "PA", &alert("reads-spent", "PA", &["CO"])))
         .await
         .expect("publishing draws from another bucket");
     s.stop().await;
@@ -134,7 +134,7 @@ async fn paced_publishes(s: &TestServer, who: &str, tag: &str, n: usize, gap: Du
     let mut c = s.client(who).await;
     let mut out = Vec::new();
     for i in 0..n {
-        let env = sealed(&s.fed, who, &alert(&format!("{tag}-{i}"), who, &["PA", "US", "BR"]));
+        let env = signed(&s.fed, who, &alert(&format!("{tag}-{i}"), who, &["PA", "US", "BR"]));
         let t = Instant::now();
         c.publish(env)
             .await
@@ -169,7 +169,7 @@ async fn a_flood_from_one_delegation_leaves_the_others_latency_bounded() {
     // so every accepted one is a real append. Bounded in count and time.
     let flood_for = Duration::from_secs(3);
     let pool: Vec<_> = (0..1_500)
-        .map(|i| sealed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
+        .map(|i| signed(&fed, "CO", &alert(&format!("flood-{i}"), "CO", &["PA"])))
         .collect();
     let pool = Arc::new(std::sync::Mutex::new(pool));
     let (accepted, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -250,7 +250,7 @@ async fn publishes_waiting_for_an_answer_are_capped_per_principal() {
     let calls: Vec<_> = (0..32)
         .map(|i| {
             let mut co = co.clone();
-            let env = sealed(&fed, "CO", &alert(&format!("burst-{i}"), "CO", &["PA"]));
+            let env = signed(&fed, "CO", &alert(&format!("burst-{i}"), "CO", &["PA"]));
             tokio::spawn(async move { co.publish(env).await })
         })
         .collect();
@@ -270,7 +270,7 @@ async fn publishes_waiting_for_an_answer_are_capped_per_principal() {
     assert_eq!(s.size(), before + accepted, "capped publishes store nothing");
     s.client("PA")
         .await
-        .publish(sealed(&fed, "PA", &alert("own-share", "PA", &["CO"])))
+        .publish(signed(&fed, "PA", &alert("own-share", "PA", &["CO"])))
         .await
         .expect("PA has its own share");
     s.stop().await;
@@ -293,7 +293,7 @@ async fn publish_bytes_are_budgeted_per_principal() {
     for i in 0..10 {
         let mut a = alert(&format!("big-{i}"), "CO", &["PA"]);
         a.summary = "s".repeat(7_000);
-        match co.publish(sealed(&fed, "CO", &a)).await {
+        match co.publish(signed(&fed, "CO", &a)).await {
             Ok(_) => accepted += 1,
             Err(e) => {
                 assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
@@ -304,7 +304,7 @@ async fn publish_bytes_are_budgeted_per_principal() {
     }
     assert_eq!((accepted, limited), (4, 6), "30 kB of burst is four 7 kB envelopes");
     let mut pa = s.client("PA").await;
-    pa.publish(sealed(&fed, "PA", &alert("small", "PA", &["CO"])))
+    pa.publish(signed(&fed, "PA", &alert("small", "PA", &["CO"])))
         .await
         .expect("PA has its own budget");
     s.stop().await;
@@ -330,7 +330,7 @@ async fn below_the_disk_floor_publishes_stop_and_reads_go_on() {
     let err = s
         .client("CO")
         .await
-        .publish(sealed(&fed, "CO", &alert("no-room", "CO", &["PA"])))
+        .publish(signed(&fed, "CO", &alert("no-room", "CO", &["PA"])))
         .await
         .expect_err("no disk has u64::MAX bytes free");
     assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());

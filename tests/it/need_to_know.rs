@@ -77,11 +77,7 @@ async fn every_principal_sees_exactly_what_it_is_entitled_to_on_every_path() {
     for n in 0..ALERTS {
         let (a, sees) = random_alert(&mut rng, n);
         let mut c = s.client(&a.publisher).await;
-        let r = c
-            .publish(sealed(&s.fed, &a.publisher, &a))
-            .await
-            .expect("publish")
-            .into_inner();
+        let r = c.publish(publishable(&s.fed, &a)).await.expect("publish").into_inner();
         book.insert(r.index, (a.publisher.clone(), a.id.clone(), sees));
     }
     let end = s.size();

@@ -89,7 +89,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "CO", &alert("x", "PA", &["US"])),
+        signed(&fed, "CO", &alert("x", "PA", &["US"])),
         Code::PermissionDenied,
         "only publish as yourself",
     )
@@ -97,7 +97,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "PA", &good()),
+        signed(&fed, "PA", &good()),
         Code::PermissionDenied,
         "belongs to PA",
     )
@@ -106,16 +106,16 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        isthmus::envelope::seal(&good(), &stranger),
+        isthmus::envelope::sign(&good(), &stranger),
         Code::PermissionDenied,
         "not a roster signing key",
     )
     .await;
 
-    let mut env = sealed(&fed, "CO", &good());
+    let mut env = signed(&fed, "CO", &good());
     env.signatures[0].sig[10] ^= 0x01;
     refused(&s, "CO", env, Code::InvalidArgument, "does not verify").await;
-    let mut env = sealed(&fed, "CO", &good());
+    let mut env = signed(&fed, "CO", &good());
     let last = env.payload.len() - 1;
     env.payload[last] ^= 0x01;
     refused(&s, "CO", env, Code::InvalidArgument, "does not verify").await;
@@ -123,7 +123,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "CO", &alert("x", "CO", &[])),
+        signed(&fed, "CO", &alert("x", "CO", &[])),
         Code::InvalidArgument,
         "recipients",
     )
@@ -131,7 +131,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "CO", &alert("x", "CO", &["GB"])),
+        signed(&fed, "CO", &alert("x", "CO", &["GB"])),
         Code::InvalidArgument,
         "not a member",
     )
@@ -141,24 +141,24 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "CO", &big),
+        signed(&fed, "CO", &big),
         Code::ResourceExhausted,
         "a Publish envelope may be at most 64000 bytes",
     )
     .await;
-    let mut env = sealed(&fed, "CO", &good());
+    let mut env = signed(&fed, "CO", &good());
     env.payload_type = "application/json".into();
     refused(&s, "CO", env, Code::InvalidArgument, "payload_type").await;
-    let mut env = sealed(&fed, "CO", &good());
+    let mut env = signed(&fed, "CO", &good());
     env.signatures.clear();
     refused(&s, "CO", env, Code::InvalidArgument, "0 signatures").await;
-    let mut env = sealed(&fed, "CO", &good());
+    let mut env = signed(&fed, "CO", &good());
     env.payload = vec![0xff; 40];
-    env.signatures = sealed(&fed, "CO", &good()).signatures;
+    env.signatures = signed(&fed, "CO", &good()).signatures;
     refused(&s, "CO", env, Code::InvalidArgument, "does not verify").await;
     let mut no_title = good();
     no_title.title.clear();
-    refused(&s, "CO", sealed(&fed, "CO", &no_title), Code::InvalidArgument, "title").await;
+    refused(&s, "CO", signed(&fed, "CO", &no_title), Code::InvalidArgument, "title").await;
     let mut amends = good();
     amends.amends = Some(pb::Amendment {
         widens_distribution: false,
@@ -169,7 +169,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "CO",
-        sealed(&fed, "CO", &amends),
+        signed(&fed, "CO", &amends),
         Code::FailedPrecondition,
         "no earlier alert",
     )
@@ -177,7 +177,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     refused(
         &s,
         "AUDITOR",
-        sealed(&fed, "CO", &good()),
+        signed(&fed, "CO", &good()),
         Code::PermissionDenied,
         "auditor",
     )
@@ -186,7 +186,7 @@ async fn bad_publishes_get_precise_statuses_and_store_nothing() {
     let ok = s
         .client("CO")
         .await
-        .publish(sealed(&fed, "CO", &good()))
+        .publish(signed(&fed, "CO", &good()))
         .await
         .expect("the good one passes");
     assert_eq!(ok.into_inner().index, s.size() - 1);
@@ -198,7 +198,7 @@ async fn retractions_point_at_the_original_which_stays() {
     let s = TestServer::start(federation()).await;
     let mut co = s.client("CO").await;
     let first = co
-        .publish(sealed(&s.fed, "CO", &alert("orig", "CO", &["PA"])))
+        .publish(signed(&s.fed, "CO", &alert("orig", "CO", &["PA"])))
         .await
         .expect("orig")
         .into_inner();
@@ -210,7 +210,7 @@ async fn retractions_point_at_the_original_which_stays() {
         reason: "wrong vessel".into(),
     });
     let second = co
-        .publish(sealed(&s.fed, "CO", &retraction))
+        .publish(signed(&s.fed, "CO", &retraction))
         .await
         .expect("retraction")
         .into_inner();
@@ -256,7 +256,7 @@ async fn corrections_widen_only_when_they_say_so() {
     let s = TestServer::start(federation()).await;
     let fed = s.fed.clone();
     let mut co = s.client("CO").await;
-    co.publish(sealed(&fed, "CO", &alert("orig", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("orig", "CO", &["PA"])))
         .await
         .expect("original");
     let correction = |id: &str, to: &[&str], tlp: pb::Tlp, widens: bool| {
@@ -268,7 +268,7 @@ async fn corrections_widen_only_when_they_say_so() {
             reason: "names corrected".into(),
             widens_distribution: widens,
         });
-        sealed(&fed, "CO", &a)
+        publishable(&fed, &a)
     };
     let err = co
         .publish(correction("wide", &["PA", "US"], pb::Tlp::Amber, false))

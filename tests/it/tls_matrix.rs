@@ -152,7 +152,7 @@ async fn a_principal_removed_from_the_roster_is_unauthenticated() {
     let err = s
         .client("CO")
         .await
-        .publish(sealed(&fed, "CO", &alert("to-hn", "CO", &["HN"])))
+        .publish(signed(&fed, "CO", &alert("to-hn", "CO", &["HN"])))
         .await
         .expect_err("HN is no longer a recipient");
     assert_eq!(err.code(), Code::InvalidArgument, "{}", err.message());

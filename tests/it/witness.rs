@@ -116,7 +116,7 @@ async fn a_witness_process_cosigns_a_real_hub_and_keeps_its_state_through_sigkil
         .await
         .expect("connect");
     for i in 0..3 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("w-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("w-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -136,7 +136,7 @@ async fn a_witness_process_cosigns_a_real_hub_and_keeps_its_state_through_sigkil
     assert!(when.timestamp.abs_diff(now) < 60, "timestamped now");
 
     for i in 3..8 {
-        co.publish(sealed(&fed, "CO", &alert(&format!("w-{i}"), "CO", &["PA"])))
+        co.publish(signed(&fed, "CO", &alert(&format!("w-{i}"), "CO", &["PA"])))
             .await
             .expect("publish");
     }
@@ -265,7 +265,7 @@ async fn the_hub_serves_checkpoints_cosigned_by_its_witnesses_and_a_dead_one_doe
     for round in 0..3 {
         for i in 0..4 {
             let a = alert(&format!("cw-{round}-{i}"), "CO", &["PA"]);
-            co.publish(sealed(&fed, "CO", &a))
+            co.publish(signed(&fed, "CO", &a))
                 .await
                 .expect("publish never waits for witnesses");
         }
@@ -309,7 +309,7 @@ async fn a_split_view_cannot_collect_a_quorum_on_both_sides() {
         let mut co = hub.client("CO").await;
         for i in 0..3 {
             let al = alert(&format!("history-{tag}-{i}"), "CO", &["PA"]);
-            co.publish(sealed(&fed, "CO", &al)).await.expect("publish");
+            co.publish(signed(&fed, "CO", &al)).await.expect("publish");
         }
     }
     assert_eq!(a.size(), b.size(), "the same size, different roots");
@@ -386,7 +386,7 @@ async fn the_cli_and_the_auditor_enforce_a_witness_policy_against_a_real_hub() {
     let mut co = isthmus::client::connect(&hub.addr.to_string(), &tls_of(&fed, "CO"))
         .await
         .expect("connect");
-    co.publish(sealed(&fed, "CO", &alert("q-1", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("q-1", "CO", &["PA"])))
         .await
         .expect("publish");
     let run = |keys: &[&str], quorum: &str| {
@@ -558,7 +558,7 @@ async fn the_witnessed_checkpoint_survives_a_hub_restart_with_its_witnesses_gone
     let mut co = isthmus::client::connect(&hub.addr.to_string(), &tls_of(&fed, "CO"))
         .await
         .expect("connect");
-    co.publish(sealed(&fed, "CO", &alert("r-1", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("r-1", "CO", &["PA"])))
         .await
         .expect("publish");
     let req = |min_size| pb::GetCheckpointRequest {

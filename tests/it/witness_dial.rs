@@ -58,7 +58,7 @@ async fn dial_out_and_http_witnesses_cosign_together_and_a_second_stream_replace
     let first_co = dial(&s, "CO", &ws[0]).await;
     let _pa = dial(&s, "PA", &ws[1]).await;
     let mut us = s.client("US").await;
-    us.publish(sealed(&fed, "US", &alert("dial-1", "US", &["CO"])))
+    us.publish(signed(&fed, "US", &alert("dial-1", "US", &["CO"])))
         .await
         .expect("publish");
     let cp = cosigned_by_all(&s, &ws).await;
@@ -77,7 +77,7 @@ async fn dial_out_and_http_witnesses_cosign_together_and_a_second_stream_replace
         .expect("the first stream ends")
         .expect("task");
     assert_eq!(ended.expect_err("replaced").code(), tonic::Code::Aborted);
-    us.publish(sealed(&fed, "US", &alert("dial-2", "US", &["CO"])))
+    us.publish(signed(&fed, "US", &alert("dial-2", "US", &["CO"])))
         .await
         .expect("publish");
     let cp2 = cosigned_by_all(&s, &ws).await;
@@ -242,7 +242,7 @@ async fn a_witness_that_connects_late_is_asked_at_once_for_the_latest_checkpoint
     let roster = with_witnesses(&fed.roster().expect("roster"), &[("CO", key, None)], 1);
     let s = TestServer::start_with_roster(fed.clone(), roster).await;
     let mut us = s.client("US").await;
-    us.publish(sealed(&fed, "US", &alert("late-1", "US", &["CO"])))
+    us.publish(signed(&fed, "US", &alert("late-1", "US", &["CO"])))
         .await
         .expect("publish");
     // Let the hub sign and fail to reach the absent witness first.

@@ -83,7 +83,7 @@ async fn roster_witnesses_cosign_under_publish_load_and_three_of_five_is_witness
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let a = alert(&format!("load-{who}-{i}"), who, &["ALL"]);
-                c.publish(sealed(&fed, who, &a)).await.expect("publish");
+                c.publish(signed(&fed, who, &a)).await.expect("publish");
             }
         }));
     }
@@ -132,7 +132,7 @@ async fn cosignatures_short_of_the_roster_quorum_are_not_witnessed() {
     let roster = roster_with_witnesses(&fed, &live, &["US", "EC", "PE"], 3);
     let s = TestServer::start_with_roster(fed.clone(), roster).await;
     let mut co = s.client("CO").await;
-    co.publish(sealed(&fed, "CO", &alert("short-1", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("short-1", "CO", &["PA"])))
         .await
         .expect("publish");
     // Bounded wait until both live witnesses' lines are on the served note.
@@ -192,7 +192,7 @@ async fn a_witness_that_never_answers_delays_only_its_own_line() {
     let roster = with_witnesses(&fed.roster().expect("roster"), &listed, 2);
     let s = TestServer::start_with_roster(fed.clone(), roster).await;
     let mut co = s.client("CO").await;
-    co.publish(sealed(&fed, "CO", &alert("hole-1", "CO", &["PA"])))
+    co.publish(signed(&fed, "CO", &alert("hole-1", "CO", &["PA"])))
         .await
         .expect("publish");
     let asked = tokio::time::Instant::now();

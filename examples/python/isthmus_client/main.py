@@ -1,7 +1,9 @@
 """The walkthrough, against a running hub: Colombia (CO) publishes a signed
 alert to Panama (PA) and the United States (US); Panama reads the ledger
 and checks everything it can without trusting the hub, then asks the hub
-to describe itself by gRPC reflection.
+to describe itself by gRPC reflection. Last, CO publishes a sealed TLP:RED
+alert (docs/sealing.md) that CO and PA open with their own sealing keys,
+and checks that the hub refuses a clear one.
 
     python -m isthmus_client --server 127.0.0.1:50051
 
@@ -11,14 +13,16 @@ reached, or a file could not be read. Every step prints what it proved.
 """
 
 import argparse
+import errno
 import pathlib
 import sys
 import tempfile
+import time
 
 import grpc
 from google.protobuf.message import DecodeError
 
-from . import cosignature, dsse, merkle, note, protos, reflection, roster
+from . import cosignature, dsse, merkle, note, protos, reflection, roster, sealed
 from .alert import example_alert
 
 PUBLISHER, READER, OUTSIDER = "CO", "PA", "BR"
@@ -63,16 +67,26 @@ def connect(pb, server, certs: pathlib.Path, who: str, tls_name, timeout):
 def verify_alert(pb, submission, in_force, reader):
     """One stored alert, checked as its recipients can: the DSSE signature
     under the roster key it names, owned by the publisher, valid when the
-    hub accepted it. Returns the decoded Alert."""
+    hub accepted it. Returns the decoded Alert, or for a sealed alert
+    (docs/sealing.md) its clear SealedHeader: the outer signature covers the
+    header, every stanza and every ciphertext byte; open_sealed_entry reads
+    inside."""
     env = submission.envelope
-    check(env.payload_type == dsse.ALERT_PAYLOAD_TYPE, f"payload_type {env.payload_type!r}")
+    check(env.payload_type in (dsse.ALERT_PAYLOAD_TYPE, sealed.SEALED_PAYLOAD_TYPE),
+          f"payload_type {env.payload_type!r}")
     check(len(env.signatures) == 1, f"{len(env.signatures)} signatures; an alert has exactly one")
     # Verify first, then read: the key must belong to the principal the hub
     # says sent the alert, and must have been valid when the hub took it.
     sig = env.signatures[0]
     _, key = in_force.key(sig.keyid, at=submission.accepted.seconds, owner=submission.principal)
     dsse.verify_signature(env, sig, key.public_key)
-    alert = pb.alert.Alert.FromString(env.payload)
+    if env.payload_type == sealed.SEALED_PAYLOAD_TYPE:
+        _, alert = sealed.parse(pb, env.payload)
+        check("ALL" not in alert.recipients, "a sealed alert addressed to ALL")
+        check(sorted(alert.recipients) == list(submission.recipients),
+              f"the sealed header names {list(alert.recipients)}, the hub routed it to {list(submission.recipients)}")
+    else:
+        alert = pb.alert.Alert.FromString(env.payload)
     check(
         alert.publisher == submission.principal,
         f"alert says publisher {alert.publisher}, the hub says {submission.principal} sent it",
@@ -82,6 +96,32 @@ def verify_alert(pb, submission, in_force, reader):
         f"the hub sent {reader} an alert addressed to {list(submission.recipients)}",
     )
     return alert
+
+
+def open_sealed_entry(pb, submission, in_force, reader, sealing_keys):
+    """A sealed entry opened as `reader` with its sealing keys, every check
+    of docs/sealing.md in order: the outer signature and the header
+    (verify_alert), checks 1-5 (sealed.open_sealed), 6 (the inner signature
+    under the publisher's roster key valid at acceptance) and 7 (the inner
+    alert agrees with the header). Returns (inner alert, inner envelope
+    bytes, opener)."""
+    header = verify_alert(pb, submission, in_force, reader)
+    check(submission.envelope.payload_type == sealed.SEALED_PAYLOAD_TYPE, "the entry is not sealed")
+    inner, opener = sealed.open_sealed(pb, submission.envelope.payload, reader, sealing_keys)
+    keyid = sealed.inner_keyid(pb, inner)
+    _, key = in_force.key(keyid, at=submission.accepted.seconds, owner=submission.principal)
+    alert = sealed.verify_inner(pb, inner, key.public_key, publisher=submission.principal)
+    sealed.check_inner_matches_header(alert, header)
+    return alert, inner, opener
+
+
+def load_sealing_key(path: pathlib.Path):
+    """certs-dev/CC/sealing.key.pem; a file that holds no X25519 key is a
+    file problem (exit 2), like one that cannot be read."""
+    try:
+        return sealed.load_sealing_key(path)
+    except ValueError as e:
+        raise OSError(errno.EINVAL, "not an X25519 private key in PKCS#8 PEM", str(path)) from None
 
 
 def run(args):
@@ -239,6 +279,74 @@ def run(args):
         check(want in services, f"reflection does not list {want}: {services}")
     check("Publish" in methods and "Subscribe" in methods, f"isthmus.v1.Isthmus resolves to methods {methods}")
     say(7, f"reflection lists {len(services)} services; isthmus.v1.Isthmus has {', '.join(methods)}")
+
+    # -- 8. A sealed TLP:RED alert, and a clear one refused. ---------------
+    # The readers are the recipients and CO itself, each under its current
+    # sealing key in the roster in force (the one replayed and checked in
+    # step 4), so that the hub cannot slip in a key of its own.
+    now = int(time.time())
+    readers = []
+    for cc in RECIPIENTS + (PUBLISHER,):
+        try:
+            readers.append((cc, sealed.roster_sealing_key(in_force.pb, cc, now)))
+        except LookupError as e:
+            raise VerificationError(f"{e} ([[principal.sealing_key]] in the roster, docs/sealing.md)") from None
+    red = example_alert(pb.alert, PUBLISHER, RECIPIENTS)
+    red.tlp = pb.alert.TLP_RED
+    red.title = "TLP:RED: " + red.title[:180]
+    inner = dsse.seal(pb.ledger, red.SerializeToString(), signing_key).SerializeToString()
+    outer = sealed.seal(pb, inner, sealed.header_from_alert(pb, red), readers, signing_key)
+    receipt = co.Publish(outer, timeout=T)
+    check(not receipt.duplicate, "a fresh sealed alert id came back as a duplicate")
+    check(len(receipt.leaf_hash) == 32, "the receipt's leaf hash is not 32 bytes")
+    check(receipt.tree_size >= receipt.index + 1, "the receipt's tree size does not cover its index")
+    stanzas = len(pb.sealed.SealedAlert.FromString(outer.payload).stanzas)
+    say(8, f"published sealed TLP:RED alert {red.id} to {', '.join(RECIPIENTS)} ({stanzas} stanzas, "
+           f"{len(outer.payload)}-byte SealedAlert): index {receipt.index}, leaf hash {receipt.leaf_hash.hex()}")
+    # Fetched back and opened by the publisher (its own stanza) and by a
+    # recipient, each with its own delegation's sealing key.
+    for who, stub in ((PUBLISHER, co), (READER, pa)):
+        got = stub.GetEntry(pb.service.GetEntryRequest(index=receipt.index), timeout=T)
+        check(got.index == receipt.index, f"GetEntry({receipt.index}) answered entry {got.index}")
+        check(merkle.leaf_hash(got.entry) == receipt.leaf_hash, "the receipt's leaf hash is not the entry's")
+        submission = pb.ledger.Entry.FromString(got.entry).submission
+        check(submission.envelope == outer, f"entry {receipt.index} does not hold the sealed envelope we sent")
+        key = load_sealing_key(certs / who / "sealing.key.pem")
+        try:
+            alert, got_inner, opener = open_sealed_entry(pb, submission, in_force, who, [key])
+        except sealed.SealedError as e:
+            raise VerificationError(f"entry {receipt.index} as {who}: {e}") from None
+        check(got_inner == inner and alert == red, f"{who} opened entry {receipt.index} to another alert")
+        say(8, f"{who} opened entry {receipt.index} with {who}/sealing.key.pem: key and disclosure commitments, "
+               f"padding, inner signature and header all check (opener {opener.hex()[:16]}...)")
+    # In the signed tree like any entry, and consistent with step 5's tree.
+    response = pa.GetCheckpoint(pb.service.GetCheckpointRequest(min_size=receipt.index + 1), timeout=T)
+    latest = note.verify_checkpoint(response.note, log_key)
+    check(latest.size > receipt.index, "the checkpoint does not cover the sealed entry")
+    request = pb.service.InclusionProofRequest(index=receipt.index, tree_size=latest.size)
+    proof = pa.GetInclusionProof(request, timeout=T)
+    merkle.verify_inclusion(receipt.leaf_hash, receipt.index, latest.size, list(proof.hashes), latest.root)
+    consistency = pa.GetConsistencyProof(
+        pb.service.ConsistencyProofRequest(old_size=checkpoint.size, new_size=latest.size), timeout=T
+    )
+    merkle.verify_consistency(checkpoint.size, latest.size, list(consistency.hashes), checkpoint.root, latest.root)
+    say(8, f"sealed entry {receipt.index} is in the signed tree of size {latest.size}, which extends "
+           f"the tree of size {checkpoint.size} unchanged")
+    try:
+        br.GetEntry(pb.service.GetEntryRequest(index=receipt.index), timeout=T)
+        raise VerificationError(f"{OUTSIDER}, not a recipient, could fetch sealed entry {receipt.index}")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.NOT_FOUND, f"{OUTSIDER} got {e.code().name}, not NOT_FOUND")
+    say(8, f"{OUTSIDER}, not a recipient, gets NOT_FOUND for sealed entry {receipt.index}")
+    clear = example_alert(pb.alert, PUBLISHER, RECIPIENTS)
+    clear.tlp = pb.alert.TLP_RED
+    try:
+        co.Publish(dsse.seal(pb.ledger, clear.SerializeToString(), signing_key), timeout=T)
+        raise VerificationError(f"the hub accepted a clear (unsealed) TLP:RED alert, {clear.id}")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT,
+              f"a clear TLP:RED alert got {e.code().name} ({e.details()}), not INVALID_ARGUMENT")
+        say(8, f"a clear TLP:RED alert is refused: INVALID_ARGUMENT: {e.details()}")
     print("OK: every check passed")
 
 
@@ -262,7 +370,7 @@ def main(argv=None):
     try:
         run(args)
     except (VerificationError, dsse.SignatureError, note.NoteError, merkle.ProofError, roster.RosterError,
-            DecodeError) as e:
+            sealed.SealedError, DecodeError) as e:
         print(f"VERIFICATION FAILED: {e}", file=sys.stderr)
         return 1
     except grpc.RpcError as e:

@@ -54,14 +54,23 @@ pub(crate) fn alert(id: &str, publisher: &str, recipients: &[&str]) -> pb::Alert
 }
 
 /// An envelope for `alert` signed by `who`'s key.
-pub(crate) fn sealed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
-    isthmus::envelope::seal(a, signing(fed, who))
+pub(crate) fn signed(fed: &DevFederation, who: &str, a: &pb::Alert) -> pb::Envelope {
+    isthmus::envelope::sign(a, signing(fed, who))
+}
+
+/// `a` as its publisher sends it: sealed when it is TLP:RED (the hub
+/// refuses a clear one), else signed.
+pub(crate) fn publishable(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
+    match a.tlp == pb::Tlp::Red as i32 {
+        true => fed.sealed(a).expect("a delegation's alert"),
+        false => signed(fed, &a.publisher, a),
+    }
 }
 
 /// `a` from CO, signed with an order-2 component added to R: valid under
 /// the cofactored equation, refused by every standard RFC 8032 verifier.
 pub(crate) fn torsion_signed(fed: &DevFederation, a: &pb::Alert) -> pb::Envelope {
-    let mut env = sealed(fed, "CO", a);
+    let mut env = signed(fed, "CO", a);
     let msg = isthmus::envelope::pae(&env.payload_type, &env.payload);
     let sig = isthmus::fuzzing::crafted::torsion_r_signature(signing(fed, "CO"), &msg, 4);
     env.signatures[0].sig = sig.to_bytes().to_vec();
