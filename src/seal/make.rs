@@ -4,7 +4,7 @@
 //! then signed again as the outer envelope the hub stores.
 
 use super::keys::SealingPublicKey;
-use super::{disclosure_commitment, encrypt, stanza_aad, stanza_info, HpkeAead, HpkeKdf, HpkeKem, SUITE};
+use super::{disclosure_commitment, encrypt_content, stanza_aad, stanza_info, HpkeAead, HpkeKdf, HpkeKem, SUITE};
 use crate::crypto::SigningKey;
 use crate::hash::sha256;
 use crate::pb;
@@ -98,7 +98,7 @@ pub fn seal(inner: &pb::Envelope, alert: &pb::Alert, readers: &[Reader<'_>], sig
         opener: opener.to_vec(),
     }
     .encode_to_vec();
-    let (key_commitment, ciphertext) = encrypt(&k, &h, &content);
+    let (key_commitment, ciphertext) = encrypt_content(&k, &h, &content);
     crate::crypto::wipe(content);
     let stanzas = readers.iter().map(|r| wrap(&k, &h, *r)).collect();
     k.fill(0);

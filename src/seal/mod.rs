@@ -109,6 +109,12 @@ pub fn disclosure_commitment(opener: &[u8; 32], inner: &[u8]) -> [u8; 32] {
     sha256(&msg)
 }
 
+/// SHA-256 of the exact header bytes: what stanzas, the key derivation
+/// and the ciphertext are bound to.
+pub fn header_hash(header: &[u8]) -> [u8; 32] {
+    sha256(header)
+}
+
 /// HPKE `info` of every stanza of a header.
 pub(crate) fn stanza_info(header_hash: &[u8; 32]) -> Vec<u8> {
     [INFO_LABEL, &[0], header_hash].concat()
@@ -121,7 +127,7 @@ pub(crate) fn stanza_aad(recipient: &str, key_id: &str) -> Vec<u8> {
 
 /// Encrypts `content` (an encoded `SealedContent`) padded, under the key
 /// derived from `k`: returns the key commitment and the ciphertext.
-pub(crate) fn encrypt(k: &[u8; 32], header_hash: &[u8; 32], content: &[u8]) -> ([u8; 32], Vec<u8>) {
+pub fn encrypt_content(k: &[u8; 32], header_hash: &[u8; 32], content: &[u8]) -> ([u8; 32], Vec<u8>) {
     let (content_key, commitment) = derive(k, header_hash);
     let n = padded_len(content.len() + 4);
     let mut plain = Vec::with_capacity(n + TAG_BYTES);
@@ -141,7 +147,7 @@ pub(crate) fn encrypt(k: &[u8; 32], header_hash: &[u8; 32], content: &[u8]) -> (
 
 /// Decrypts a ciphertext under `content_key`: the unpadded content, or
 /// `None` if it does not authenticate or its padding is malformed.
-pub(crate) fn decrypt(content_key: &[u8; 32], header_hash: &[u8; 32], ct: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decrypt_content(content_key: &[u8; 32], header_hash: &[u8; 32], ct: &[u8]) -> Option<Vec<u8>> {
     let cipher = ChaCha20Poly1305::new(content_key.into());
     let plain = cipher
         .decrypt(

@@ -6,7 +6,7 @@
 
 use super::check::routing_view;
 use super::keys::SealingPrivateKey;
-use super::{decrypt, derive, disclosure_commitment, stanza_aad, stanza_info, HpkeAead, HpkeKdf, HpkeKem};
+use super::{decrypt_content, derive, disclosure_commitment, stanza_aad, stanza_info, HpkeAead, HpkeKdf, HpkeKem};
 use crate::alert::ValidAlert;
 use crate::crypto::{Rule, Signature};
 use crate::hash::sha256;
@@ -113,7 +113,7 @@ pub fn open(payload: &[u8], me: &str, keys: &[SealingPrivateKey]) -> Result<Open
         content_key.fill(0);
         return Err(OpenError::KeyCommitment(me.to_owned()));
     }
-    let content = decrypt(&content_key, &h, &sealed.ciphertext);
+    let content = decrypt_content(&content_key, &h, &sealed.ciphertext);
     content_key.fill(0);
     let content = content.ok_or(OpenError::Ciphertext)?;
     let c = pb::SealedContent::decode(content.as_slice()).map_err(|e| OpenError::Content(e.to_string()));

@@ -143,7 +143,7 @@ fn crafted(a: &pb::Alert, keys: &[(&str, [u8; 32])], committed: [u8; 32]) -> pb:
         opener: opener.to_vec(),
     }
     .encode_to_vec();
-    let (key_commitment, ciphertext) = encrypt(&committed, &h, &content);
+    let (key_commitment, ciphertext) = encrypt_content(&committed, &h, &content);
     let stanzas = keys
         .iter()
         .map(|(id, k)| {
@@ -355,8 +355,8 @@ fn keys_round_trip_through_pkcs8_and_low_order_points_are_refused() {
 fn padding_has_one_encoding() {
     let (k, h) = ([4u8; 32], [5u8; 32]);
     let (content_key, _) = derive(&k, &h);
-    let (_, ct) = encrypt(&k, &h, b"short");
-    assert_eq!(decrypt(&content_key, &h, &ct).unwrap(), b"short");
+    let (_, ct) = encrypt_content(&k, &h, b"short");
+    assert_eq!(decrypt_content(&content_key, &h, &ct).unwrap(), b"short");
     // Over-padded to the next bucket, or with a non-zero fill: refused.
     let over = |fill: u8, n: usize| {
         let mut plain = 5u32.to_be_bytes().to_vec();
@@ -367,9 +367,9 @@ fn padding_has_one_encoding() {
             .encrypt(&[0u8; 12].into(), Payload { msg: &plain, aad: &h })
             .unwrap()
     };
-    assert!(decrypt(&content_key, &h, &over(0, 1024)).is_some());
-    assert!(decrypt(&content_key, &h, &over(0, 1088)).is_none());
-    assert!(decrypt(&content_key, &h, &over(1, 1024)).is_none());
+    assert!(decrypt_content(&content_key, &h, &over(0, 1024)).is_some());
+    assert!(decrypt_content(&content_key, &h, &over(0, 1088)).is_none());
+    assert!(decrypt_content(&content_key, &h, &over(1, 1024)).is_none());
 }
 
 /// Reader `id`'s fixed test sealing key of tests/vectors/sealed/.

@@ -21,6 +21,7 @@ mod need_to_know;
 mod reflection;
 mod refusals;
 mod roster_changes;
+mod sealed;
 mod streams;
 mod tls_matrix;
 mod util;
