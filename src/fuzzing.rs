@@ -18,6 +18,7 @@ pub mod crafted;
 mod export;
 pub mod fixture;
 mod proofs;
+mod sealed;
 pub mod seeds;
 mod text;
 mod wire;
@@ -25,6 +26,7 @@ mod witness;
 
 pub use export::export;
 pub use proofs::proof;
+pub use sealed::sealed;
 pub use text::{alert_file, checkpoint, note, receipt, roster_toml};
 pub use wire::{alert_payload, audit_rules, envelope};
 pub use witness::witness_request;
@@ -45,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("alert_file", alert_file),
     ("roster_toml", roster_toml),
     ("witness_request", witness_request),
+    ("sealed", sealed),
 ];
 
 /// A reader of fixed-size values from fuzz input; past the end it yields zeros.

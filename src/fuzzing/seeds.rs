@@ -47,6 +47,8 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
         ("audit_rules", f.entry(&rich)),
         ("alert_file", json_file(&rich)),
         ("roster_toml", toml_roster()),
+        ("sealed", f.sealed(&red(&basic)).payload),
+        ("sealed", f.sealed(&red(&amends)).payload),
     ];
     out.extend(notes());
     out.push(("receipt", receipt_text().into_bytes()));
@@ -55,6 +57,14 @@ pub fn generated() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("proof", vec![0; 300]));
     out.extend(super::witness::seeds().into_iter().map(|s| ("witness_request", s)));
     out
+}
+
+/// `a` as TLP:RED.
+fn red(a: &pb::Alert) -> pb::Alert {
+    pb::Alert {
+        tlp: pb::Tlp::Red as i32,
+        ..a.clone()
+    }
 }
 
 /// The fixture roster's envelope, as the genesis entry holds it.

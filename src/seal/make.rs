@@ -113,7 +113,11 @@ pub fn seal(inner: &pb::Envelope, alert: &pb::Alert, readers: &[Reader<'_>], sig
 
 /// The outer envelope of `sealed`, signed by `signer`.
 pub fn sign_sealed(sealed: &pb::SealedAlert, signer: &SigningKey) -> pb::Envelope {
-    let payload = sealed.encode_to_vec();
+    sign_sealed_payload(sealed.encode_to_vec(), signer)
+}
+
+/// The outer envelope of a sealed payload's bytes, signed by `signer`.
+pub fn sign_sealed_payload(payload: Vec<u8>, signer: &SigningKey) -> pb::Envelope {
     let sig = signer.sign(&crate::envelope::pae(pb::SEALED_PAYLOAD_TYPE, &payload));
     pb::Envelope {
         payload,
