@@ -169,6 +169,15 @@ pub enum Reason {
     /// The stored bytes differ from what ingest produces for the envelope.
     #[error("the stored entry is not byte for byte what ingest records for this envelope (principal, TLS key, time, recipients or encoding differ)")]
     NotReproduced,
+    /// A sealed alert did not open, or its inner alert did not check, for
+    /// a reader whose key the auditor was given (`--open-with`).
+    #[error("the sealed alert does not open as {reader} should read it: {why}")]
+    Sealed {
+        /// The reader.
+        reader: String,
+        /// What failed.
+        why: String,
+    },
     /// A (publisher, alert id) pair appears twice.
     #[error("alert id {id:?} of {publisher} was already recorded at entry {first}")]
     Duplicate {

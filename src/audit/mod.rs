@@ -60,6 +60,11 @@ pub struct Options<'a> {
     /// With a policy: the clock skew allowed between the hub's acceptance
     /// times and the witnesses' cosignature times, in seconds.
     pub time_skew: u64,
+    /// Sealing private keys of readers (`--open-with`): every sealed alert
+    /// with a stanza to one of them is opened, and its inner alert checked
+    /// as its recipient would (docs/sealing.md). Without them the audit
+    /// checks everything about a sealed alert but its content.
+    pub open_with: &'a [crate::seal::SealingPrivateKey],
 }
 
 /// The default of [`Options::time_skew`]: five minutes.
@@ -127,7 +132,9 @@ fn run(
         trust::check_rollback(old, &cp)?;
     }
     let old_cp = old.as_ref().map(|o| &o.checkpoint);
-    let rules = rules::Rules::pinned(opts.genesis).timed(times);
+    let rules = rules::Rules::pinned(opts.genesis)
+        .timed(times)
+        .opening(opts.open_with.to_vec());
     let sigs = signatures::SigBatch::new(opts.strict_signatures);
     scan::scan(
         &reader,

@@ -27,6 +27,11 @@ pub struct Counts {
     pub alerts: BTreeMap<String, u64>,
     /// Alert signatures verified.
     pub signatures_checked: u64,
+    /// Sealed alerts among the alerts (checked without reading them).
+    pub sealed: u64,
+    /// Sealed alerts opened and checked with `--open-with` keys (once per
+    /// key that could open one).
+    pub sealed_opened: u64,
     /// Hex SHA-256 of the genesis roster's encoded payload (what
     /// `--genesis` pins).
     pub genesis_roster_sha256: Option<String>,
@@ -150,6 +155,13 @@ impl Report {
             let _ = writeln!(out, "  {publisher}: {n}");
         }
         let _ = writeln!(out, "signatures checked: {}", c.signatures_checked);
+        if c.sealed > 0 {
+            let _ = writeln!(
+                out,
+                "sealed alerts:      {} (header, stanzas and signatures checked; {} opened with --open-with)",
+                c.sealed, c.sealed_opened
+            );
+        }
         if let Some(w) = &c.cofactored_only {
             let _ = writeln!(out, "cofactored only:    {} (valid under the audit's ZIP-215 rule; standard RFC 8032 verifiers reject them){}", w.count, listed(&w.first_indices));
         }

@@ -55,6 +55,8 @@ pub(crate) struct Rules {
     /// Index of the latest roster entry checked.
     last_roster: Option<u64>,
     times: TimeBounds,
+    /// Readers' sealing keys to open sealed alerts with.
+    open_with: Vec<crate::seal::SealingPrivateKey>,
 }
 
 /// What the witnesses' cosignature times say about acceptance times.
@@ -82,6 +84,41 @@ impl Rules {
     /// The same rules, also holding acceptance times to `times`.
     pub(crate) fn timed(self, times: TimeBounds) -> Self {
         Rules { times, ..self }
+    }
+
+    /// The same rules, also opening sealed alerts with `keys`.
+    pub(crate) fn opening(self, keys: Vec<crate::seal::SealingPrivateKey>) -> Self {
+        Rules {
+            open_with: keys,
+            ..self
+        }
+    }
+
+    /// Opens a sealed alert with every key given that has a stanza in it,
+    /// and checks the inner alert under `roster` at `accepted`.
+    fn open_sealed(
+        &self,
+        sealed: &crate::seal::ValidSealed,
+        env: &pb::Envelope,
+        roster: &Roster,
+        accepted: i64,
+        counts: &mut Counts,
+    ) -> Result<(), Reason> {
+        counts.sealed += 1;
+        for key in &self.open_with {
+            let id = key.key_id();
+            let Some(stanza) = sealed.sealed.stanzas.iter().find(|s| s.key_id == id) else {
+                continue;
+            };
+            crate::seal::open(&env.payload, &stanza.recipient, std::slice::from_ref(key))
+                .and_then(|opened| opened.check(roster, accepted))
+                .map_err(|e| Reason::Sealed {
+                    reader: stanza.recipient.clone(),
+                    why: e.to_string(),
+                })?;
+            counts.sealed_opened += 1;
+        }
+        Ok(())
     }
 
     fn check_times(&self, index: u64, accepted: i64) -> Result<(), Reason> {
@@ -207,6 +244,9 @@ impl Rules {
         let (key, msg, sig) = deferred.take().ok_or(Reason::NoEnvelope)?;
         if accepted.entry.bytes != bytes {
             return Err(Reason::NotReproduced);
+        }
+        if let ingest::Content::Sealed(sealed) = &accepted.content {
+            self.open_sealed(sealed, env, roster, stamp.now, counts)?;
         }
         let id = accepted.content.id().as_str();
         match self.seen.entry(alert_key(publisher, id)) {

@@ -51,6 +51,12 @@ enum Command {
         /// this), nor, after --since's checkpoint, before it was (minus this).
         #[arg(long, value_name = "SECONDS", default_value_t = audit::DEFAULT_TIME_SKEW)]
         time_skew: u64,
+        /// A reader's sealing private key (X25519 PKCS#8 PEM): sealed
+        /// alerts it can open are opened and their inner alerts checked as
+        /// that reader would. Repeatable. Without it, sealed alerts are
+        /// checked for everything but their content.
+        #[arg(long = "open-with", value_name = "KEY_FILE")]
+        open_with: Vec<PathBuf>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -66,8 +72,16 @@ fn main() -> ExitCode {
         strict_signatures,
         policy,
         time_skew,
+        open_with,
         json,
     } = Cli::parse().command;
+    let keys = match read_keys(&open_with) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("isthmus-audit: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = Options {
         log_key: &log_key,
         since: since.as_deref(),
@@ -75,6 +89,7 @@ fn main() -> ExitCode {
         strict_signatures,
         policy: policy.as_deref(),
         time_skew,
+        open_with: &keys,
     };
     let report = match std::io::stderr().is_terminal() {
         true => audit::verify(&export, &opts, &mut progress_bar()),
@@ -84,6 +99,17 @@ fn main() -> ExitCode {
         eprintln!("isthmus-audit: writing the report to stdout: {e}");
     }
     ExitCode::from(report.exit_code())
+}
+
+/// The `--open-with` keys.
+fn read_keys(paths: &[PathBuf]) -> Result<Vec<isthmus::seal::SealingPrivateKey>, String> {
+    paths
+        .iter()
+        .map(|p| {
+            let pem = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            isthmus::seal::SealingPrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 /// Writes the report; a closed stdout (broken pipe) is not an error, and

@@ -110,6 +110,7 @@ fn audit_files(files: &Files) -> bool {
         strict_signatures: false,
         policy: None,
         time_skew: 0,
+        open_with: &[],
     };
     audit::verify(dir.path(), &opts, &mut |_, _| {}).exit_code() == 0
 }

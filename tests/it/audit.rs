@@ -113,6 +113,14 @@ impl Log {
         self.entries.len() as u64 - 1
     }
 
+    /// Appends the already-made envelope `env` of alert `id` by `who`.
+    fn publish_envelope(&mut self, who: &str, id: &str, env: &pb::Envelope) -> u64 {
+        let bytes = self.accept(who, env, self.now);
+        self.seen.insert((who.to_owned(), id.to_owned()), self.entries.len());
+        self.entries.push(bytes);
+        self.entries.len() as u64 - 1
+    }
+
     /// The entry ingest stores for `env` from `who` at `now`.
     fn accept(&self, who: &str, env: &pb::Envelope, now: i64) -> Vec<u8> {
         let member = &principal(&self.fed, who).member;
@@ -232,6 +240,7 @@ fn run(export: &Export, since: Option<&Path>) -> Report {
         strict_signatures: false,
         policy: None,
         time_skew: 0,
+        open_with: &[],
     };
     audit::verify(export.path(), &opts, &mut |_, _| {})
 }
@@ -868,4 +877,96 @@ fn write_large_export() {
     let _ = std::fs::remove_dir_all(&dir);
     write_export(&dir, &log.entries, &log.signer);
     std::fs::write("/tmp/isthmus-audit-export.vkey", log.signer.verifier_key()).unwrap();
+}
+
+/// A TLP:RED alert from CO to `to`.
+fn red(id: &str, to: &[&str]) -> pb::Alert {
+    let mut a = alert(id, "CO", to);
+    a.tlp = pb::Tlp::Red as i32;
+    a
+}
+
+/// The sealing key of `id`, written to a file in `dir`.
+fn sealing_key_file(fed: &DevFederation, id: &str, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("{id}.sealing.key.pem"));
+    let key = principal(fed, id).sealing.as_ref().unwrap();
+    std::fs::write(&path, key.to_pkcs8_pem()).unwrap();
+    path
+}
+
+#[test]
+fn audit_sealed_alerts_without_keys_and_opened_with_a_readers_key() {
+    let mut log = Log::with_alerts(10);
+    for (i, to) in [&["PA", "US"][..], &["PA"], &["US"]].iter().enumerate() {
+        let a = red(&format!("red-{i}"), to);
+        let env = log.fed.sealed(&a).unwrap();
+        log.publish_envelope("CO", &a.id, &env);
+    }
+    let export = log.export();
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["counts"]["sealed"], 3);
+    assert_eq!(json["counts"]["sealed_opened"], 0);
+    let keys = tempfile::tempdir().unwrap();
+    let pa = sealing_key_file(&log.fed, "PA", keys.path());
+    let (code, json) = cli(export.path(), &export.key, &["--open-with", pa.to_str().unwrap()]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["counts"]["sealed_opened"], 2, "PA reads two of the three");
+}
+
+#[test]
+fn audit_finds_a_flipped_ciphertext_byte_under_the_outer_signature() {
+    let mut log = Log::with_alerts(5);
+    let a = red("red-1", &["PA"]);
+    let env = log.fed.sealed(&a).unwrap();
+    let k = log.publish_envelope("CO", &a.id, &env) as usize;
+    let mut entries = log.entries.clone();
+    let mut s = submission(&entries[k]);
+    let payload = &mut s.envelope.as_mut().unwrap().payload;
+    let n = payload.len() - 10; // inside the ciphertext, the payload's last field
+    payload[n] ^= 0x01;
+    entries[k] = encode(s);
+    let export = log.export_of(&entries);
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["first_failure"]["index"], k as u64);
+    assert!(matches!(failure(&run(&export, None)), (Some(i), Reason::BadSignature { .. }) if i == k as u64));
+}
+
+#[test]
+fn audit_open_with_finds_an_inner_alert_that_disagrees_with_its_header() {
+    let mut log = Log::with_alerts(5);
+    let a = red("red-1", &["PA", "US"]);
+    let mut routed = a.clone();
+    routed.recipients = vec!["PA".into()];
+    let key = |id: &str| principal(&log.fed, id).sealing.clone().unwrap();
+    let (co, pa) = (key("CO"), key("PA"));
+    let readers = [
+        isthmus::seal::Reader {
+            id: "CO",
+            key: co.public_key(),
+        },
+        isthmus::seal::Reader {
+            id: "PA",
+            key: pa.public_key(),
+        },
+    ];
+    let signer = principal(&log.fed, "CO").signing.clone().unwrap();
+    let env = isthmus::seal::seal(&isthmus::envelope::sign(&a, &signer), &routed, &readers, &signer);
+    let k = log.publish_envelope("CO", &a.id, &env);
+    let export = log.export();
+    let (code, json) = cli(export.path(), &export.key, &[]);
+    assert_eq!(code, 0, "without a key the audit cannot tell: {json}");
+    let keys = tempfile::tempdir().unwrap();
+    let pa_file = sealing_key_file(&log.fed, "PA", keys.path());
+    let (code, json) = cli(export.path(), &export.key, &["--open-with", pa_file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["first_failure"]["index"], k);
+    assert!(
+        json["first_failure"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("recipients"),
+        "{json}"
+    );
 }

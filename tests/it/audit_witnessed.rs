@@ -54,6 +54,7 @@ impl Witnessing {
             strict_signatures: false,
             policy: Some(&self.policy),
             time_skew: skew,
+            open_with: &[],
         };
         audit::verify(export.path(), &opts, &mut |_, _| {})
     }
