@@ -246,19 +246,21 @@ impl DevFederation {
         ids.push(&a.publisher);
         ids.sort_unstable();
         ids.dedup();
-        let strangers: Vec<SealingPrivateKey> = ids.iter().map(|_| SealingPrivateKey::generate()).collect();
-        let readers: Vec<crate::seal::Reader<'_>> = ids
+        let own = |id: &str| self.principal(id).and_then(|p| p.sealing.as_ref());
+        let strangers: Vec<SealingPrivateKey> = ids
             .iter()
-            .zip(&strangers)
-            .map(|(id, stranger)| crate::seal::Reader {
-                id,
-                key: self
-                    .principal(id)
-                    .and_then(|p| p.sealing.as_ref())
-                    .unwrap_or(stranger)
-                    .public_key(),
-            })
+            .filter(|id| own(id).is_none())
+            .map(|_| SealingPrivateKey::generate())
             .collect();
+        let mut strangers = strangers.iter();
+        let readers = ids
+            .iter()
+            .map(|id| {
+                let key = own(id).or_else(|| strangers.next());
+                key.map(|k| crate::seal::Reader { id, key: k.public_key() })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Config("a reader without a key".into()))?;
         Ok(crate::seal::seal(
             &crate::envelope::sign(a, publisher),
             a,
