@@ -18,7 +18,12 @@ use std::hint::black_box;
 
 /// A RED alert from CO to `n - 1` others, about the size of examples/alert.toml's.
 fn alert(n: usize) -> pb::Alert {
-    let to: Vec<&str> = DELEGATIONS.iter().map(|d| d.0).filter(|d| *d != "CO").take(n - 1).collect();
+    let to: Vec<&str> = DELEGATIONS
+        .iter()
+        .map(|d| d.0)
+        .filter(|d| *d != "CO")
+        .take(n - 1)
+        .collect();
     let mut a = isthmus::fuzzing::fixture::alert("bench-1", "CO", &to);
     a.created = Some(isthmus::time::unix_to_pb(isthmus::time::unix_now()));
     a.tlp = pb::Tlp::Red as i32;
@@ -45,8 +50,12 @@ fn bench(c: &mut Criterion) {
             sealed.encoded_len() as f64 / clear.encoded_len() as f64
         );
         let mut g = c.benchmark_group(format!("sealing/{n}_readers"));
-        g.bench_function("sign_and_seal", |b| b.iter(|| fed.sealed(black_box(&a)).expect("sealed")));
-        g.bench_function("sign_only", |b| b.iter(|| isthmus::envelope::sign(black_box(&a), &signer)));
+        g.bench_function("sign_and_seal", |b| {
+            b.iter(|| fed.sealed(black_box(&a)).expect("sealed"))
+        });
+        g.bench_function("sign_only", |b| {
+            b.iter(|| isthmus::envelope::sign(black_box(&a), &signer))
+        });
         g.bench_function("hub_checks", |b| {
             b.iter(|| {
                 let v = ValidSealed::parse(black_box(&sealed.payload), now).expect("valid");

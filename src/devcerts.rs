@@ -257,7 +257,10 @@ impl DevFederation {
             .iter()
             .map(|id| {
                 let key = own(id).or_else(|| strangers.next());
-                key.map(|k| crate::seal::Reader { id, key: k.public_key() })
+                key.map(|k| crate::seal::Reader {
+                    id,
+                    key: k.public_key(),
+                })
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| Error::Config("a reader without a key".into()))?;

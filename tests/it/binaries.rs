@@ -174,24 +174,6 @@ async fn receipts_verify_offline_and_tampering_is_caught() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("INVALID"));
 }
 
-fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
-                out.push((rel, std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn online_and_offline_exports_agree_and_stores_behind_their_checkpoint_refuse_to_start() {
     let (fed, certs) = write_federation(30);

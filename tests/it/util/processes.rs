@@ -119,3 +119,22 @@ pub(crate) fn export_as_auditor(certs: &Path, d: &Daemon) -> (tempfile::TempDir,
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (out_dir, export)
 }
+
+/// Every file under `dir`, recursively: its path relative to `dir` and its bytes, sorted.
+pub(crate) fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
+                out.push((rel, std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
