@@ -58,7 +58,12 @@ pub struct Cli {
     /// A sealing private key (X25519 PKCS#8 PEM) to open sealed alerts
     /// with; repeat it to keep old keys after a rotation. With --as, also
     /// CERTS_DIR/ID/sealing.key.pem.
-    #[arg(long = "sealing-key", global = true, value_name = "FILE")]
+    #[arg(
+        long = "sealing-key",
+        visible_alias = "decryption-key",
+        global = true,
+        value_name = "FILE"
+    )]
     sealing_keys: Vec<PathBuf>,
     /// Print JSON (one object per line) instead of tables.
     #[arg(long, global = true)]

@@ -77,6 +77,35 @@ fn a_red_alert_is_readable_by_its_recipients_and_nowhere_else() {
         assert!(shown.contains(TITLE) && shown.contains(PHONE), "{reader}: {shown}");
         assert!(shown.contains("\"sealed\":true"), "{shown}");
     }
+    // PA's identity with only US's sealing key: a precise refusal naming
+    // the entry and the key PA's stanza needs, never garbage.
+    let path = |p: std::path::PathBuf| p.to_str().expect("utf-8").to_owned();
+    let pa_dir = certs.join("PA");
+    let wrong = cli(
+        certs,
+        &d.addr,
+        &[
+            "--ca",
+            &path(certs.join("ca.pem")),
+            "--cert",
+            &path(pa_dir.join("client.pem")),
+            "--key",
+            &path(pa_dir.join("client.key.pem")),
+            "--log-key",
+            &path(certs.join("log.pub")),
+            "--decryption-key",
+            &path(certs.join("US").join("sealing.key.pem")),
+            "get",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("entry #1") && err.contains("sealed to PA under key"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&wrong.stdout).contains(TITLE));
     let br = cli(certs, &d.addr, &["--as", "BR", "get", "1"]);
     assert_eq!(br.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&br.stderr).contains("NotFound"));
