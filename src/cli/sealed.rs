@@ -82,15 +82,10 @@ pub(super) fn seal_alert(
 
 /// The roster in force now, proven from the genesis (for sealing).
 pub(super) async fn proven_roster(cli: &Cli, rpc: &mut Client, check: &CheckArgs) -> Result<Roster, Failure> {
-    let size = rpc
-        .get_checkpoint(pb::GetCheckpointRequest::default())
-        .await?
-        .into_inner()
-        .size;
-    let v = check.verifier(cli, rpc, size).await?.ok_or_else(|| {
+    let v = check.verifier(cli, rpc, 0).await?.ok_or_else(|| {
         anyhow!("sealing needs the roster proven from the log, so it cannot be done with --no-verify")
     })?;
-    Ok(v.roster_at(size).map_err(|why| anyhow!(why))?.clone())
+    Ok(v.latest_roster().map_err(|why| anyhow!(why))?.clone())
 }
 
 /// Who reads, and with which keys.
@@ -126,25 +121,34 @@ impl Opener {
         if !sealed.stanzas.iter().any(|st| st.recipient == self.me) {
             return Ok(Shown::NotForMe);
         }
-        let opened = seal::open(&env.payload, &self.me, &self.keys).map_err(|err| err.to_string())?;
         let Some(roster) = roster else {
             // --no-verify: the inner alert is shown unchecked, as it says.
+            let opened = seal::open(&env.payload, &self.me, &self.keys).map_err(|err| err.to_string())?;
             let alert = pb::Alert::decode(opened.inner.payload.as_slice()).map_err(|err| err.to_string())?;
             return Ok(Shown::Opened(Box::new(alert)));
         };
-        let at = s.accepted.as_ref().map_or(0, |t| t.seconds);
-        let valid = opened.check(roster, at).map_err(|err| err.to_string())?;
-        Ok(Shown::Opened(Box::new(valid.alert)))
+        let (_, alert) = self.open_checked_sealed(&s, &env, roster)?;
+        Ok(Shown::Opened(Box::new(alert)))
     }
 
     /// Opens and checks `e` for a disclosure.
     fn open_checked(&self, e: &pb::LedgerEntry, roster: &Roster) -> Result<seal::Opened, String> {
         let (s, env) = sealed_submission(&e.entry).ok_or("not a sealed alert")?;
+        Ok(self.open_checked_sealed(&s, &env, roster)?.0)
+    }
+
+    /// Steps 1 to 7 of docs/sealing.md on a sealed submission, under the
+    /// roster in force at it.
+    fn open_checked_sealed(
+        &self,
+        s: &pb::Submission,
+        env: &pb::Envelope,
+        roster: &Roster,
+    ) -> Result<(seal::Opened, pb::Alert), String> {
         let opened = seal::open(&env.payload, &self.me, &self.keys).map_err(|err| err.to_string())?;
-        opened
-            .check(roster, s.accepted.as_ref().map_or(0, |t| t.seconds))
-            .map_err(|err| err.to_string())?;
-        Ok(opened)
+        let at = s.accepted.as_ref().map_or(0, |t| t.seconds);
+        let valid = opened.check(roster, at).map_err(|err| err.to_string())?;
+        Ok((opened, valid.alert))
     }
 }
 
@@ -235,12 +239,7 @@ fn check_disclosure(d: &Disclosure, roster: &Roster) -> Result<String, String> {
     let bytes = B64.decode(&d.entry).map_err(|_| "entry is not base64")?;
     let (s, env) = sealed_submission(&bytes).ok_or("the entry is not a sealed alert")?;
     let at = s.accepted.as_ref().map_or(0, |t| t.seconds);
-    let member = roster
-        .member(&s.principal)
-        .ok_or_else(|| format!("publisher {} is not in this roster", s.principal))?;
-    let signed = crate::ingest::check_authorship(&env, member, roster, at).map_err(|e| e.to_string())?;
-    crate::envelope::verify(&env, &signed.sig, &signed.key, crate::crypto::Rule::Cofactored)
-        .map_err(|_| "the outer signature does not verify under the publisher's roster key")?;
+    super::verify::submission(roster, &s)?;
     let sealed = seal::ValidSealed::parse(&env.payload, at).map_err(|e| e.to_string())?;
     let inner_bytes = B64
         .decode(&d.inner_envelope)

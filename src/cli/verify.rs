@@ -130,6 +130,11 @@ impl Verifier {
         }
     }
 
+    /// The proven roster in force at the verified checkpoint.
+    pub(super) fn latest_roster(&self) -> Result<&Roster, String> {
+        self.history.in_force_at(self.checkpoint.checkpoint.size)
+    }
+
     /// The proven roster in force at ledger index `index`.
     pub(super) fn roster_at(&self, index: u64) -> Result<&Roster, String> {
         self.history.in_force_at(index)
@@ -141,7 +146,10 @@ impl Verifier {
     }
 }
 
-fn submission(roster: &Roster, s: &pb::Submission) -> Result<(), String> {
+/// Checks a submission under the roster in force at its index: its
+/// publisher, authorship and signature, and for a sealed alert the hub's
+/// header and stanza checks.
+pub(super) fn submission(roster: &Roster, s: &pb::Submission) -> Result<(), String> {
     let env = s.envelope.as_ref().ok_or("no envelope")?;
     let at = s.accepted.as_ref().ok_or("no acceptance time")?.seconds;
     if at < roster.terms().issued {

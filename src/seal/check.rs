@@ -109,18 +109,15 @@ impl ValidSealed {
         if routing.recipients == Recipients::All {
             return Err(SealError::AllRecipients);
         }
-        let suite = header.suite.as_ref().map_or(
-            Suite {
-                kem: 0,
-                kdf: 0,
-                aead: 0,
-            },
-            |s| Suite {
+        let suite = header
+            .suite
+            .as_ref()
+            .map(|s| Suite {
                 kem: s.kem,
                 kdf: s.kdf,
                 aead: s.aead,
-            },
-        );
+            })
+            .unwrap_or_default();
         if suite != SUITE {
             return Err(SealError::Suite(suite));
         }

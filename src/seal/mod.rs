@@ -37,8 +37,8 @@ pub const SUITE: Suite = Suite {
     aead: 0x0003,
 };
 
-/// RFC 9180 algorithm identifiers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// RFC 9180 algorithm identifiers (all 0 when absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Suite {
     /// KEM id.
     pub kem: u32,

@@ -106,6 +106,28 @@ fn a_red_alert_is_readable_by_its_recipients_and_nowhere_else() {
         "{err}"
     );
     assert!(!String::from_utf8_lossy(&wrong.stdout).contains(TITLE));
+    // PA discloses it; a third party checks it offline, and a changed
+    // opener no longer opens the header's commitment.
+    let disclosure = certs.join("red.disclosure.json");
+    let disclosure_path = path(disclosure.clone());
+    ok(&["--as", "PA", "disclose", "1", "--out", &disclosure_path]);
+    let roster = path(certs.join("roster.toml"));
+    let valid = ok(&["verify-disclosure", &disclosure_path, "--roster", &roster]);
+    assert!(valid.starts_with("VALID") && valid.contains(TITLE), "{valid}");
+    let text = std::fs::read_to_string(&disclosure).expect("read");
+    let opener = serde_json::from_str::<serde_json::Value>(&text).expect("json")["opener"]
+        .as_str()
+        .expect("opener")
+        .to_owned();
+    let flipped = format!("{}{}", if opener.starts_with('0') { "1" } else { "0" }, &opener[1..]);
+    std::fs::write(&disclosure, text.replace(&opener, &flipped)).expect("tamper");
+    let bad = cli(
+        certs,
+        &d.addr,
+        &["verify-disclosure", &disclosure_path, "--roster", &roster],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("disclosure commitment"));
     let br = cli(certs, &d.addr, &["--as", "BR", "get", "1"]);
     assert_eq!(br.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&br.stderr).contains("NotFound"));

@@ -23,10 +23,7 @@ pub(crate) fn federation() -> Arc<DevFederation> {
 }
 
 pub(crate) fn principal<'a>(fed: &'a DevFederation, id: &str) -> &'a DevPrincipal {
-    fed.principals
-        .iter()
-        .find(|p| p.member.id.as_str() == id)
-        .expect("principal in federation")
+    fed.principal(id).expect("principal in federation")
 }
 
 pub(crate) fn tls_of(fed: &DevFederation, id: &str) -> TlsFiles {
