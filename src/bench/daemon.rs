@@ -70,7 +70,7 @@ impl Daemon {
             .arg("--log-key")
             .arg(certs.join("log.key"));
         let mut child = cmd
-            .env("RUST_LOG", "warn,isthmusd=info")
+            .env("RUST_LOG", "warn,isthmus::server::serve=info")
             .stderr(Stdio::piped())
             .spawn()
             .context("starting isthmusd")?;
@@ -83,13 +83,16 @@ impl Daemon {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .context("isthmusd did not report its address")?;
-        Ok(Daemon {
-            child,
-            addr: addr.parse()?,
-        })
+        let reported = rx.recv_timeout(Duration::from_secs(60));
+        let addr = match reported.ok().and_then(|a| a.parse().ok()) {
+            Some(addr) => addr,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(anyhow!("isthmusd did not report its address within 60 s"));
+            }
+        };
+        Ok(Daemon { child, addr })
     }
 
     /// CPU time (user + system) the server has used so far.

@@ -88,7 +88,7 @@
 
 pub mod batch;
 mod ed25519;
-pub mod queue;
+pub mod gate;
 
 pub(crate) use ed25519::{parse_pkcs8_of, pem_decode, pem_encode, wipe};
 pub use ed25519::{verify, verify_strict, KeyError, PublicKey, Rule, Signature, SignatureError, SigningKey};

@@ -1,7 +1,7 @@
 //! The one publish path. The hub, the tests, the fuzz targets and the audit
 //! all run [`accept`]; only the signature check is passed in, because each
-//! checks at its own pace: the hub on its verifier thread (strict rule,
-//! [`crate::crypto::queue::VerifyQueue`]), tests and fuzzing at once
+//! checks at its own pace: the hub one at a time on its async workers
+//! (strict rule, [`crate::crypto::gate::VerifyGate`]), tests and fuzzing at once
 //! ([`Direct`], strict rule), the audit later in ZIP-215 batches
 //! ([`Deferred`], which keeps the signature for the batch).
 

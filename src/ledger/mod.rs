@@ -2,10 +2,10 @@
 //! that commits in groups, and any number of readers.
 //!
 //! Appends travel over a bounded channel to one writer thread. It takes
-//! whatever is waiting (up to [`MAX_BATCH`]), assigns indices, applies them as
-//! one atomic batch, flushes and `fdatasync`s once ([`store::Store::commit`])
-//! and only then answers every publisher in the group and advances the
-//! durable size that readers watch. While one group is syncing the next one
+//! whatever is waiting (up to [`MAX_BATCH`]), assigns indices, writes them as
+//! one journal record and `fdatasync`s once, applies them to sled as one
+//! atomic batch ([`store::Store::append`]) and only then answers every
+//! publisher in the group and advances the durable size that readers watch. While one group is syncing the next one
 //! queues, so concurrent publishers share flushes (group commit) and nothing
 //! is acknowledged or visible before it is on disk.
 
@@ -315,7 +315,7 @@ impl Writer {
         }
         let (first, floor) = (self.next, self.floor);
         let outcome = self.stage(group).and_then(|staged| {
-            self.store.commit(staged.batch)?;
+            self.store.append(staged.batch)?;
             Ok((staged.placed, staged.stored))
         });
         match outcome {
@@ -333,6 +333,10 @@ impl Writer {
                 self.size.send_replace(self.next);
                 for (a, p) in group.drain(..).zip(placed) {
                     let _ = a.reply.send(p);
+                }
+                if let Err(e) = self.store.settle() {
+                    tracing::error!(error = %e, "folding the ledger journal into the store failed; refusing appends until restart");
+                    let _ = self.failed.set(e.to_string());
                 }
             }
             Err(e) => {
@@ -383,10 +387,12 @@ impl Writer {
                 in_group.insert((publisher, id), self.next);
                 staged.batch.put_alert(publisher, id, self.next);
             }
+            // The entry before anything that points at it: the store
+            // inserts a group in this order.
+            staged.batch.put_entry(self.next, &bytes);
             if a.entry.key == EntryKey::Roster {
                 staged.batch.put_roster_index(self.next);
             }
-            staged.batch.put_entry(self.next, &bytes);
             let leaf = merkle::leaf_hash(&bytes);
             leaves.push(leaf);
             staged.placed.push(Ok(Appended::New(self.next, leaf)));

@@ -4,7 +4,7 @@
 use super::dial_out::DialOuts;
 use super::disk::DiskFloor;
 use super::witnessing::{self, WitnessTarget};
-use crate::crypto::queue::VerifyQueue;
+use crate::crypto::gate::VerifyGate;
 use crate::crypto::Rule;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Caller, Original, PublishError, Stamp};
@@ -39,7 +39,7 @@ pub struct LogOptions {
 pub struct Hub {
     ledger: Ledger,
     disk: DiskFloor,
-    verifier: VerifyQueue,
+    verifier: VerifyGate,
     roster: RwLock<Arc<Roster>>,
     cosigned: witnessing::Witnessing,
     witnessed: bool,
@@ -94,7 +94,7 @@ impl Hub {
             cosigned,
             ledger,
             disk: DiskFloor::new(data_dir, log.min_free_disk_bytes),
-            verifier: VerifyQueue::start()?,
+            verifier: VerifyGate::default(),
             roster: RwLock::new(Arc::new(roster)),
         })
     }

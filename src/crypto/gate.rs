@@ -1,81 +1,64 @@
-//! The hub's signature checks, off the async workers: publish handlers hand
-//! each check to one verifier thread over a bounded queue, which applies the
-//! ingest rule ([`Rule::Strict`]) to whatever is waiting. One thread bounds
-//! the CPU that signature checks can take from everything else, so a flood
-//! of publishes waits in the queue (and, per principal, in its in-flight
-//! cap) instead of starving the writer and the readers.
+//! The hub's signature checks, on the async worker that handles the
+//! publish, one at a time: a check waits for the single permit of a
+//! semaphore, then applies the ingest rule ([`Rule::Strict`], one ring
+//! verification, about 40 µs) in place. One permit bounds the CPU that
+//! signature checks can take to one core's worth, so a flood of publishes
+//! waits here (and, per principal, in its in-flight cap) instead of
+//! starving the writer and the readers. Uncontended, a check costs no
+//! hand-off: an earlier design sent each check to a verifier thread and
+//! back, two thread wake-ups that cost a lone publish more than the
+//! verification itself (BENCHMARKS.md 4g).
 //!
 //! The strict rule cannot be batched (see [`crate::crypto`]), so each check
 //! is one ring verification.
 
 use super::{PublicKey, Rule, Signature, SignatureError};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
-/// Checks waiting for the verifier thread before publishers wait.
-const QUEUE: usize = 1024;
-
-struct Job {
-    key: PublicKey,
-    msg: Vec<u8>,
-    sig: Signature,
-    reply: oneshot::Sender<Result<(), SignatureError>>,
-}
-
-/// The verifier thread has stopped: a fault of the hub, never the caller's.
+/// The gate was closed: a fault of the hub, never the caller's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the hub's signature verifier has stopped")]
 pub struct VerifierStopped;
 
-/// Handle to the verifier thread; cheap to clone. The thread stops when
-/// every handle is dropped.
+/// One signature check at a time across the hub; cheap to clone.
 #[derive(Clone)]
-pub struct VerifyQueue {
-    tx: mpsc::Sender<Job>,
+pub struct VerifyGate {
+    permit: Arc<Semaphore>,
 }
 
-impl VerifyQueue {
-    /// Starts the verifier thread.
-    pub fn start() -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
-            .name("sig-verify".into())
-            .spawn(move || run(rx))?;
-        Ok(VerifyQueue { tx })
+impl Default for VerifyGate {
+    fn default() -> Self {
+        VerifyGate {
+            permit: Arc::new(Semaphore::new(1)),
+        }
     }
+}
 
+impl VerifyGate {
     /// Whether `sig` over `msg` verifies under `key` by the ingest rule; the
     /// outer error means the hub could not check it at all.
     pub async fn verify(
         &self,
         key: PublicKey,
-        msg: Vec<u8>,
+        msg: &[u8],
         sig: Signature,
     ) -> Result<Result<(), SignatureError>, VerifierStopped> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job { key, msg, sig, reply })
-            .await
-            .map_err(|_| VerifierStopped)?;
-        rx.await.map_err(|_| VerifierStopped)
+        let _one = self.permit.acquire().await.map_err(|_| VerifierStopped)?;
+        Ok(key.verify(msg, &sig, Rule::Strict))
     }
 }
 
-impl crate::ingest::SignatureCheck for VerifyQueue {
+impl crate::ingest::SignatureCheck for VerifyGate {
     async fn check(
         &self,
         key: PublicKey,
         msg: Vec<u8>,
         sig: Signature,
     ) -> Result<Result<(), SignatureError>, crate::Error> {
-        self.verify(key, msg, sig)
+        self.verify(key, &msg, sig)
             .await
             .map_err(|e| crate::Error::Verifier(e.to_string()))
-    }
-}
-
-fn run(mut rx: mpsc::Receiver<Job>) {
-    while let Some(job) = rx.blocking_recv() {
-        let _ = job.reply.send(job.key.verify(&job.msg, &job.sig, Rule::Strict));
     }
 }
 
@@ -87,7 +70,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_checks_get_their_own_answers() {
-        let q = VerifyQueue::start().expect("thread");
+        let q = VerifyGate::default();
         let key = SigningKey::generate();
         let mut tasks = Vec::new();
         for i in 0..300u32 {
@@ -102,7 +85,7 @@ mod tests {
                 _ => (key.sign(&msg), Ok(())),
             };
             let pk = key.public_key();
-            tasks.push(tokio::spawn(async move { (want, q.verify(pk, msg, sig).await) }));
+            tasks.push(tokio::spawn(async move { (want, q.verify(pk, &msg, sig).await) }));
         }
         for t in tasks {
             let (want, got) = t.await.expect("join");
