@@ -342,7 +342,11 @@ async fn publish_all(pubs: Vec<Client>, envelopes: Vec<Vec<pb::Envelope>>, opts:
     let deadline = t0 + opts.duration;
     let interval = opts.rate.map(|r| Duration::from_secs_f64(opts.publishers as f64 / r));
     let mut tasks = Vec::new();
-    for (c, envs) in pubs.into_iter().zip(envelopes) {
+    for (p, (c, envs)) in pubs.into_iter().zip(envelopes).enumerate() {
+        // Publisher p's schedule is shifted by p / publishers of an interval,
+        // so the total offered load is evenly spaced at `rate` rather than
+        // bursts of one publish from every publisher at once.
+        let phase = interval.map_or(Duration::ZERO, |iv| iv.mul_f64(p as f64 / opts.publishers as f64));
         let (envs, next) = (Arc::new(envs), Arc::new(AtomicU64::new(0)));
         for _ in 0..opts.inflight {
             let (mut c, envs, next) = (c.clone(), envs.clone(), next.clone());
@@ -352,7 +356,7 @@ async fn publish_all(pubs: Vec<Client>, envelopes: Vec<Vec<pb::Envelope>>, opts:
                     let k = next.fetch_add(1, Ordering::Relaxed) as usize;
                     let Some(env) = envs.get(k) else { return acks };
                     let start = match interval {
-                        Some(iv) => t0 + iv * k as u32,
+                        Some(iv) => t0 + phase + iv * k as u32,
                         None => Instant::now(),
                     };
                     if start >= deadline {

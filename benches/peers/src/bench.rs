@@ -293,6 +293,9 @@ async fn publish_all(pubs: Vec<async_nats::Client>, opts: &Options, t0: Instant)
             .backpressure_on_inflight(true)
             .build(client);
         let next = Arc::new(AtomicU64::new(0));
+        // Publisher p's schedule is shifted by p / publishers of a spacing, so
+        // the total offered load is evenly spaced (as in isthmus-bench).
+        let phase = spacing.map_or(0.0, |s| s * p as f64 / opts.publishers as f64);
         for _ in 0..opts.inflight {
             let (js, next, template) = (js.clone(), next.clone(), template.clone());
             tasks.push(tokio::spawn(async move {
@@ -303,7 +306,7 @@ async fn publish_all(pubs: Vec<async_nats::Client>, opts: &Options, t0: Instant)
                         return (acks, errors);
                     }
                     let start = match spacing {
-                        Some(s) => t0 + Duration::from_secs_f64(s * k as f64),
+                        Some(s) => t0 + Duration::from_secs_f64(phase + s * k as f64),
                         None => Instant::now(),
                     };
                     if start >= deadline {
