@@ -1,6 +1,6 @@
 //! Starting a real `isthmusd` process for a benchmark: fresh DEV material in
 //! a temporary folder, a fresh data folder, 127.0.0.1 port 0, and the port
-//! read back from its log. Also reads its memory from /proc.
+//! read back from its log.
 
 use crate::devcerts::DevFederation;
 use anyhow::{anyhow, Context};
@@ -97,35 +97,16 @@ impl Daemon {
 
     /// CPU time (user + system) the server has used so far.
     pub(super) fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        let after_name = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(Duration::from_secs_f64(ticks as f64 / 100.0))
+        super::process::cpu_time(self.child.id())
     }
 
     /// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`).
     pub(super) fn memory_kib(&self) -> Option<(u64, u64)> {
-        memory_kib(self.child.id())
+        super::process::memory_kib(self.child.id())
     }
 
     /// The server's process id.
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
-}
-
-/// Peak and current resident set size in KiB (`VmHWM`, `VmRSS`) of `pid`.
-pub(super) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-    };
-    Some((field("VmHWM:")?, field("VmRSS:")?))
 }

@@ -12,6 +12,7 @@
 //! Every loop is bounded by both a count and a deadline.
 
 mod daemon;
+pub mod process;
 pub mod stats;
 
 use crate::client::{self, Client};
@@ -137,7 +138,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
             )
         }
     };
-    let rss = sample_rss(daemon.pid());
+    let rss = process::RssSampler::start(daemon.pid());
     let (t0, cpu1) = (Instant::now(), daemon.cpu_time().unwrap_or_default());
     let acks = publish_all(pubs, envelopes, opts, t0).await;
     let elapsed = acks.iter().map(|a| a.2).max().map_or(Duration::ZERO, |t| t - t0);
@@ -375,40 +376,6 @@ async fn publish_all(pubs: Vec<Client>, envelopes: Vec<Vec<pb::Envelope>>, opts:
         all.extend(t.await.unwrap_or_default());
     }
     all
-}
-
-/// The server's RSS once a second, in the background.
-struct RssSampler {
-    task: tokio::task::JoinHandle<()>,
-    samples: Arc<std::sync::Mutex<Vec<f64>>>,
-}
-
-fn sample_rss(pid: u32) -> RssSampler {
-    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let out = samples.clone();
-    let task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let Some((_, rss)) = daemon::memory_kib(pid) else {
-                return;
-            };
-            if let Ok(mut v) = out.lock() {
-                v.push((rss as f64 / 1024.0 * 10.0).round() / 10.0);
-            }
-        }
-    });
-    RssSampler { task, samples }
-}
-
-impl RssSampler {
-    fn abort(&self) {
-        self.task.abort();
-    }
-
-    fn samples(&self) -> Vec<f64> {
-        self.samples.lock().map(|v| v.clone()).unwrap_or_default()
-    }
 }
 
 /// Deliveries of acknowledged entries missing from, and repeated in, what

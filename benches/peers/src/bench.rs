@@ -15,11 +15,12 @@
 
 use crate::certs::Authority;
 use crate::server::{self, NatsServer};
-use crate::stats::Samples;
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer, stream};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use isthmus::bench::process::{memory_kib, RssSampler};
+use isthmus::bench::stats::Samples;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -131,7 +132,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         tokio::time::Instant::now() + opts.duration + opts.ack_timeout + opts.drain + Duration::from_secs(60);
     let subs = spawn_subscribers(&url, &ca, opts, stop, hard_limit).await?;
 
-    let rss = sample_rss(nats.pid());
+    let rss = RssSampler::start(nats.pid());
     let (t0, cpu1) = (Instant::now(), nats.cpu_time().unwrap_or_default());
     let (acks, publish_errors) = publish_all(pubs, opts, t0).await;
     let elapsed = acks.iter().map(|a| a.acked).max().map_or(Duration::ZERO, |t| t - t0);
@@ -142,7 +143,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     }
     rss.abort();
     let cpu = nats.cpu_time().unwrap_or_default().saturating_sub(cpu1);
-    let memory = server::memory_kib(nats.pid()).unwrap_or((0, 0));
+    let memory = memory_kib(nats.pid()).unwrap_or((0, 0));
     drop(admin);
     drop(nats);
 
@@ -392,40 +393,6 @@ impl Tally {
             duplicated,
             delivered,
         }
-    }
-}
-
-/// The server's RSS once a second, in the background.
-struct RssSampler {
-    task: tokio::task::JoinHandle<()>,
-    samples: Arc<std::sync::Mutex<Vec<f64>>>,
-}
-
-fn sample_rss(pid: u32) -> RssSampler {
-    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let out = samples.clone();
-    let task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let Some((_, rss)) = server::memory_kib(pid) else {
-                return;
-            };
-            if let Ok(mut v) = out.lock() {
-                v.push((rss as f64 / 1024.0 * 10.0).round() / 10.0);
-            }
-        }
-    });
-    RssSampler { task, samples }
-}
-
-impl RssSampler {
-    fn abort(&self) {
-        self.task.abort();
-    }
-
-    fn samples(&self) -> Vec<f64> {
-        self.samples.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
 

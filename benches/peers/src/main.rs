@@ -6,7 +6,6 @@
 mod bench;
 mod certs;
 mod server;
-mod stats;
 
 use clap::Parser;
 use std::path::PathBuf;
